@@ -1,0 +1,287 @@
+"""The borrower aggregate: one borrower's delinquency state and the tier changes it causes.
+
+The streaming layer loads a :class:`BorrowerState`, hands it inputs
+(:meth:`~BorrowerState.apply`) and clock ticks (:meth:`~BorrowerState.advance_to`),
+publishes the :class:`~domain.events.TierChange` events they return, and stores
+:meth:`~BorrowerState.to_dict`. Nothing here does I/O, so every rule below is
+unit-tested without a broker.
+
+Time rules, in short: an input takes effect at its event time, after aging up
+to it; an input dated before the last published change takes effect at that
+change instead and is marked ``late``; an input dated before the evaluation
+clock is evaluated at its own time and the borrower is then re-aged up to the
+clock. Published history is never rewritten and the clock never goes back.
+
+Extension points: the state is built from sections, each its own object and
+its own key in :meth:`~BorrowerState.to_dict` (``ledger``, ``timeline``,
+``recent_event_ids``). Later work adds sections beside them rather than
+reshaping these: ``features`` (risk features and the risk score fed into
+``TierChange.risk_score``), ``labels`` (delayed outcome labels), ``signals``
+(hardship, disputes, promises to pay) and ``contacts`` (contact history).
+A missing section in stored state then means "empty", so ``schema`` only
+changes when an existing section changes shape.
+
+>>> from datetime import date, datetime, UTC
+>>> from domain.events import MissedPayment, Payment
+>>> from domain.policy import load_policy
+>>> policy = load_policy("dpd-only")
+>>> state = BorrowerState.new("b1")
+>>> missed = MissedPayment("e1", "b1", "L1", "i1", date(2024, 1, 1), 500, "EUR",
+...                        datetime(2024, 1, 2, 9, tzinfo=UTC))
+>>> [(c.previous_tier, c.tier, c.reasons) for c in state.apply(missed, policy).changes]
+[(0, 1, ('missed-installment',))]
+>>> state.next_boundary(policy)
+datetime.datetime(2024, 1, 31, 0, 0, tzinfo=datetime.timezone.utc)
+>>> [(c.tier_name, c.occurred_at.date().isoformat())
+...  for c in state.advance_to(datetime(2024, 3, 15, tzinfo=UTC), policy)]
+[('call', '2024-01-31'), ('intensive', '2024-03-01')]
+>>> paid = Payment("e2", "b1", "L1", 500, "EUR", datetime(2024, 3, 16, tzinfo=UTC))
+>>> [(c.tier, c.reasons) for c in state.apply(paid, policy).changes]
+[(2, ('payment',)), (1, ('payment',)), (0, ('payment', 'cured'))]
+>>> state.apply(paid, policy)
+Applied(duplicate=True, changes=[])
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain import reasons
+from domain.clock import as_utc, format_instant, parse_instant
+from domain.errors import CurrencyMismatch, DomainError
+from domain.events import InputEvent, MissedPayment, Payment, TierChange
+from domain.ledger import Ledger
+from domain.policy import TierPolicy
+from domain.timeline import TierTimeline
+
+SCHEMA_VERSION = 1
+"""Version of :meth:`BorrowerState.to_dict`'s layout; bumped when a section changes shape."""
+
+DEDUP_WINDOW = 256
+"""Default number of applied event ids remembered per borrower to drop redeliveries.
+
+Kafka redelivers after a crash or rebalance, i.e. recent inputs; 256 covers
+far more than one borrower's inputs between commits while keeping the state
+to a few kilobytes. An id older than the window would be applied again.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """Outcome of :meth:`BorrowerState.apply`: the changes to publish, in order."""
+
+    duplicate: bool
+    changes: list[TierChange]
+
+
+@dataclass(slots=True)
+class RecentEvents:
+    """The last ``limit`` applied event ids, oldest first (order matters for eviction)."""
+
+    limit: int = DEDUP_WINDOW
+    ids: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError(f"the dedup window must hold at least one id, got {self.limit}")
+        while len(self.ids) > self.limit:
+            self.ids.popitem(last=False)
+
+    def __contains__(self, event_id: str) -> bool:
+        return event_id in self.ids
+
+    def add(self, event_id: str) -> None:
+        """Remember ``event_id``, forgetting the oldest beyond ``limit``."""
+        self.ids[event_id] = None
+        if len(self.ids) > self.limit:
+            self.ids.popitem(last=False)
+
+
+@dataclass
+class BorrowerState:
+    """One borrower's delinquency: ledger, tier timeline, recent inputs and currency.
+
+    Methods that return tier changes have already recorded them; the caller
+    publishes them. Invalid inputs raise a :class:`~domain.errors.DomainError`
+    before anything changes.
+    """
+
+    borrower_id: str
+    currency: str | None = None
+    last_event_at: datetime | None = None
+    ledger: Ledger = field(default_factory=Ledger)
+    timeline: TierTimeline = field(default_factory=TierTimeline)
+    recent: RecentEvents = field(default_factory=RecentEvents)
+
+    @classmethod
+    def new(cls, borrower_id: str, dedup_window: int = DEDUP_WINDOW) -> BorrowerState:
+        """A borrower with no history: tier 0, nothing overdue, currency not yet fixed."""
+        return cls(borrower_id, recent=RecentEvents(limit=dedup_window))
+
+    @property
+    def tier(self) -> int:
+        """The tier last published (0 before any change)."""
+        return self.timeline.tier
+
+    @property
+    def overdue_amount(self) -> int:
+        """Unpaid amount of all missed installments, in minor units of :attr:`currency`."""
+        return self.ledger.overdue_amount
+
+    def days_past_due(self, at: datetime) -> int:
+        """DPD at instant ``at`` given the inputs applied so far."""
+        return self.ledger.days_past_due(at)
+
+    def apply(self, event: InputEvent, policy: TierPolicy) -> Applied:
+        """Apply one input and return the tier changes it causes, aging changes first."""
+        if event.event_id in self.recent:
+            return Applied(duplicate=True, changes=[])
+        event_time = self._validate(event)
+        clock, last_change_at = self.timeline.clock, self.timeline.last_change_at
+        effective = event_time if last_change_at is None else max(event_time, last_change_at)
+        late = effective > event_time
+        changes = []
+        if clock is not None and effective > clock:
+            changes += self._age(clock, effective, policy)
+
+        self.currency = event.currency
+        if isinstance(event, Payment):
+            self.ledger.record_payment(event)
+            cause = reasons.PAYMENT
+        else:
+            self.ledger.record_missed(event)
+            cause = reasons.MISSED_INSTALLMENT
+        changes += self._settle(effective, policy, event.event_id, cause, late)
+        if clock is not None and effective < clock:
+            changes += self._age(effective, clock, policy)
+
+        self.timeline.clock = effective if clock is None else max(clock, effective)
+        self.recent.add(event.event_id)
+        last_seen = self.last_event_at
+        self.last_event_at = event_time if last_seen is None else max(last_seen, event_time)
+        return Applied(duplicate=False, changes=changes)
+
+    def advance_to(self, now: datetime, policy: TierPolicy) -> list[TierChange]:
+        """Age the borrower up to ``now``: one change per threshold crossed, at its midnight.
+
+        Moving the clock backwards does nothing.
+        """
+        now = as_utc(now)
+        clock = self.timeline.clock
+        if clock is not None and now < clock:
+            return []
+        changes = [] if clock is None else self._age(clock, now, policy)
+        self.timeline.clock = now
+        return changes
+
+    def next_boundary(self, policy: TierPolicy) -> datetime | None:
+        """When aging alone would next change the tier (a UTC midnight), or ``None`` if never.
+
+        Never earlier than the clock, so a timer set for it always makes progress.
+        """
+        threshold = policy.threshold_above(self.timeline.tier)
+        boundary = None if threshold is None else self.ledger.reaches(threshold)
+        clock = self.timeline.clock
+        if boundary is None or clock is None:
+            return boundary
+        return max(boundary, clock)
+
+    def _validate(self, event: InputEvent) -> datetime:
+        """Raise for an input that cannot be applied, touching nothing; return its UTC time."""
+        if event.borrower_id != self.borrower_id:
+            raise DomainError(
+                f"event {event.event_id} is for borrower {event.borrower_id}, "
+                f"not {self.borrower_id}"
+            )
+        if self.currency is not None and event.currency != self.currency:
+            raise CurrencyMismatch(
+                f"borrower {self.borrower_id} is in {self.currency}; "
+                f"event {event.event_id} is in {event.currency}"
+            )
+        if isinstance(event, MissedPayment):
+            self.ledger.is_known(event)
+        return as_utc(event.event_time)
+
+    def _age(self, since: datetime, until: datetime, policy: TierPolicy) -> list[TierChange]:
+        """Escalate for every threshold reached in ``(since, until]``, each at its midnight.
+
+        A threshold already behind ``since`` (only after a policy change lowered
+        it) is published at ``since``, never earlier.
+        """
+        changes = []
+        while (threshold := policy.threshold_above(self.timeline.tier)) is not None:
+            boundary = self.ledger.reaches(threshold)
+            if boundary is None or boundary > until:
+                break
+            caused_by = f"aging:{self.borrower_id}:{boundary.date().isoformat()}"
+            changes.append(
+                self._emit(
+                    self.timeline.tier + 1,
+                    max(boundary, since),
+                    policy,
+                    caused_by,
+                    (reasons.AGING,),
+                )
+            )
+        return changes
+
+    def _settle(
+        self, at: datetime, policy: TierPolicy, caused_by: str, cause: str, late: bool
+    ) -> list[TierChange]:
+        """Step one level at a time to the tier the DPD at ``at`` calls for."""
+        target = policy.tier_for_dpd(self.ledger.days_past_due(at))
+        suffix = (reasons.LATE,) if late else ()
+        changes = []
+        while self.timeline.tier != target:
+            tier = self.timeline.tier + (1 if target > self.timeline.tier else -1)
+            why = (cause, reasons.CURED, *suffix) if tier == 0 else (cause, *suffix)
+            changes.append(self._emit(tier, at, policy, caused_by, why))
+        return changes
+
+    def _emit(
+        self, tier: int, at: datetime, policy: TierPolicy, caused_by: str, why: tuple[str, ...]
+    ) -> TierChange:
+        assert self.currency is not None, "changes follow an input, which fixes the currency"
+        return self.timeline.record(
+            borrower_id=self.borrower_id,
+            tier=tier,
+            policy=policy,
+            at=at,
+            days_past_due=self.ledger.days_past_due(at),
+            overdue_amount=self.ledger.overdue_amount,
+            currency=self.currency,
+            reasons=why,
+            caused_by=caused_by,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe state (str, int, list, dict and None only), one key per section."""
+        return {
+            "schema": SCHEMA_VERSION,
+            "borrower_id": self.borrower_id,
+            "currency": self.currency,
+            "last_event_at": format_instant(self.last_event_at),
+            "ledger": self.ledger.to_dict(),
+            "timeline": self.timeline.to_dict(),
+            "recent_event_ids": list(self.recent.ids),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], dedup_window: int = DEDUP_WINDOW) -> BorrowerState:
+        """Inverse of :meth:`to_dict`; refuses a layout it does not know."""
+        if data.get("schema") != SCHEMA_VERSION:
+            raise ValueError(
+                f"borrower state schema {data.get('schema')!r} is not supported "
+                f"(expected {SCHEMA_VERSION})"
+            )
+        return cls(
+            borrower_id=data["borrower_id"],
+            currency=data["currency"],
+            last_event_at=parse_instant(data["last_event_at"]),
+            ledger=Ledger.from_dict(data["ledger"]),
+            timeline=TierTimeline.from_dict(data["timeline"]),
+            recent=RecentEvents(dedup_window, OrderedDict.fromkeys(data["recent_event_ids"])),
+        )

@@ -1,0 +1,77 @@
+"""The facts the engine consumes and the decisions it publishes.
+
+These are the domain's own types, decoded from and encoded to the wire
+contract by :mod:`schemas.codec`. Times are timezone-aware and normalised to
+UTC; amounts are integers in minor currency units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+Direction = Literal["escalation", "de-escalation"]
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """Money received from a borrower against one loan."""
+
+    event_id: str
+    borrower_id: str
+    loan_id: str
+    amount: int
+    currency: str
+    paid_at: datetime
+
+    @property
+    def event_time(self) -> datetime:
+        return self.paid_at
+
+
+@dataclass(frozen=True, slots=True)
+class MissedPayment:
+    """An installment that was due and not covered, as observed by servicing."""
+
+    event_id: str
+    borrower_id: str
+    loan_id: str
+    installment_id: str
+    due_date: date
+    amount_due: int
+    currency: str
+    observed_at: datetime
+
+    @property
+    def event_time(self) -> datetime:
+        return self.observed_at
+
+
+InputEvent = Payment | MissedPayment
+
+
+@dataclass(frozen=True, slots=True)
+class TierChange:
+    """One step of a borrower's collection tier, up or down.
+
+    ``event_id`` is derived from the borrower and a per-borrower sequence
+    number, so reprocessing the same inputs reproduces the same ids and
+    subscribers can drop duplicates.
+    """
+
+    event_id: str
+    borrower_id: str
+    previous_tier: int
+    tier: int
+    tier_name: str
+    direction: Direction
+    days_past_due: int
+    overdue_amount: int
+    currency: str
+    risk_score: float | None
+    reasons: tuple[str, ...]
+    policy_version: str
+    occurred_at: datetime
+    caused_by: str
+    sequence: int

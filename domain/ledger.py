@@ -1,0 +1,218 @@
+"""What a borrower owes and since when: missed installments, payment allocation, DPD.
+
+The ledger knows nothing of time except due dates, so the aggregate can ask it
+"how many days past due at instant t?" for any t. Days past due (DPD) count
+UTC calendar days from the due date of the oldest still-unpaid missed
+installment over all of the borrower's loans, floored at 0.
+
+A payment pays its own loan's unpaid installments oldest due date first (tie:
+installment id). A partly paid installment stays unpaid and keeps its due date;
+money beyond all of the loan's arrears is held as credit for that loan's next
+missed installment.
+
+>>> from datetime import date, datetime, UTC
+>>> from domain.events import MissedPayment, Payment
+>>> seen = datetime(2024, 3, 1, tzinfo=UTC)
+>>> ledger = Ledger()
+>>> ledger.record_missed(MissedPayment("e1", "b1", "L1", "i1", date(2024, 1, 31), 100, "EUR", seen))
+>>> ledger.record_missed(MissedPayment("e2", "b1", "L1", "i2", date(2024, 2, 29), 100, "EUR", seen))
+>>> ledger.days_past_due(seen), ledger.overdue_amount
+(30, 200)
+>>> ledger.record_payment(Payment("e3", "b1", "L1", 150, "EUR", seen))
+>>> ledger.days_past_due(seen), ledger.overdue_amount
+(1, 50)
+>>> ledger.record_payment(Payment("e4", "b1", "L1", 80, "EUR", seen))
+>>> ledger.days_past_due(seen), ledger.overdue_amount, ledger.credit
+(0, 0, 30)
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from domain.clock import as_utc, utc_midnight
+from domain.errors import ConflictingInstallment
+from domain.events import MissedPayment, Payment
+
+CLEARED_MEMORY = 120
+"""Cleared installments remembered per loan (ten years of monthly installments).
+
+A re-report of a cleared installment is recognised as long as it is among the
+loan's last ``CLEARED_MEMORY`` cleared ones; an older one would be recorded as
+new arrears. Unpaid installments are always remembered.
+"""
+
+
+@dataclass(slots=True)
+class Installment:
+    """A missed installment and how much of it is still unpaid."""
+
+    installment_id: str
+    due_date: date
+    amount_due: int
+    remaining: int
+
+    def sort_key(self) -> tuple[date, str]:
+        """Allocation order: oldest due date first, then installment id."""
+        return (self.due_date, self.installment_id)
+
+
+@dataclass(slots=True)
+class LoanLedger:
+    """One loan's arrears (``unpaid``, in allocation order), credit and cleared installments."""
+
+    unpaid: list[Installment] = field(default_factory=list)
+    credit: int = 0
+    cleared: OrderedDict[str, tuple[date, int]] = field(default_factory=OrderedDict)
+
+    def known(self, installment_id: str) -> tuple[date, int] | None:
+        """The recorded ``(due_date, amount_due)`` of an installment, if remembered."""
+        for item in self.unpaid:
+            if item.installment_id == installment_id:
+                return (item.due_date, item.amount_due)
+        return self.cleared.get(installment_id)
+
+    def add(self, installment: Installment) -> None:
+        """Record a new missed installment, paying it from credit first."""
+        used = min(self.credit, installment.remaining)
+        self.credit -= used
+        installment.remaining -= used
+        if installment.remaining:
+            bisect.insort(self.unpaid, installment, key=Installment.sort_key)
+        else:
+            self._clear(installment)
+
+    def pay(self, amount: int) -> None:
+        """Allocate ``amount`` oldest installment first; keep what is left as credit."""
+        while amount and self.unpaid:
+            oldest = self.unpaid[0]
+            used = min(amount, oldest.remaining)
+            oldest.remaining -= used
+            amount -= used
+            if not oldest.remaining:
+                self._clear(self.unpaid.pop(0))
+        self.credit += amount
+
+    def _clear(self, installment: Installment) -> None:
+        self.cleared[installment.installment_id] = (installment.due_date, installment.amount_due)
+        while len(self.cleared) > CLEARED_MEMORY:
+            self.cleared.popitem(last=False)
+
+
+@dataclass(slots=True)
+class Ledger:
+    """All of one borrower's loans, keyed by loan id."""
+
+    loans: dict[str, LoanLedger] = field(default_factory=dict)
+
+    def is_known(self, event: MissedPayment) -> bool:
+        """Whether this installment is already recorded with the same due date and amount.
+
+        Raises :class:`ConflictingInstallment` if it is recorded with other
+        values; never changes the ledger, so callers can validate first.
+        """
+        loan = self.loans.get(event.loan_id)
+        recorded = loan.known(event.installment_id) if loan else None
+        if recorded is None:
+            return False
+        if recorded != (event.due_date, event.amount_due):
+            due, amount = recorded
+            raise ConflictingInstallment(
+                f"installment {event.installment_id} of loan {event.loan_id} is recorded as "
+                f"due {due.isoformat()} for {amount}; event {event.event_id} reports it as "
+                f"due {event.due_date.isoformat()} for {event.amount_due}"
+            )
+        return True
+
+    def record_missed(self, event: MissedPayment) -> None:
+        """Add a missed installment; a re-report with the same values changes nothing."""
+        if self.is_known(event):
+            return
+        loan = self.loans.setdefault(event.loan_id, LoanLedger())
+        loan.add(
+            Installment(event.installment_id, event.due_date, event.amount_due, event.amount_due)
+        )
+
+    def record_payment(self, event: Payment) -> None:
+        """Allocate a payment to its loan (which need not have arrears yet)."""
+        self.loans.setdefault(event.loan_id, LoanLedger()).pay(event.amount)
+
+    def oldest_due(self) -> date | None:
+        """Due date of the oldest unpaid installment over all loans; ``None`` if none."""
+        return min(
+            (loan.unpaid[0].due_date for loan in self.loans.values() if loan.unpaid), default=None
+        )
+
+    def days_past_due(self, at: datetime) -> int:
+        """Whole UTC days from the oldest unpaid due date to ``at``'s UTC date, at least 0."""
+        oldest = self.oldest_due()
+        return 0 if oldest is None else max(0, (as_utc(at).date() - oldest).days)
+
+    def reaches(self, dpd: int) -> datetime | None:
+        """The instant (UTC midnight) at which DPD becomes ``dpd``, if anything is unpaid."""
+        oldest = self.oldest_due()
+        return None if oldest is None else utc_midnight(oldest + timedelta(days=dpd))
+
+    @property
+    def overdue_amount(self) -> int:
+        """Sum still unpaid over all missed installments of all loans."""
+        return sum(item.remaining for loan in self.loans.values() for item in loan.unpaid)
+
+    @property
+    def credit(self) -> int:
+        """Sum of credit held over all loans (each loan's credit serves only that loan)."""
+        return sum(loan.credit for loan in self.loans.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, for the state store."""
+        return {
+            loan_id: {
+                "unpaid": [
+                    {
+                        "installment_id": item.installment_id,
+                        "due_date": item.due_date.isoformat(),
+                        "amount_due": item.amount_due,
+                        "remaining": item.remaining,
+                    }
+                    for item in loan.unpaid
+                ],
+                "credit": loan.credit,
+                "cleared": [
+                    {"installment_id": key, "due_date": due.isoformat(), "amount_due": amount}
+                    for key, (due, amount) in loan.cleared.items()
+                ],
+            }
+            for loan_id, loan in self.loans.items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ledger:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            {
+                loan_id: LoanLedger(
+                    unpaid=[
+                        Installment(
+                            item["installment_id"],
+                            date.fromisoformat(item["due_date"]),
+                            item["amount_due"],
+                            item["remaining"],
+                        )
+                        for item in loan["unpaid"]
+                    ],
+                    credit=loan["credit"],
+                    cleared=OrderedDict(
+                        (
+                            item["installment_id"],
+                            (date.fromisoformat(item["due_date"]), item["amount_due"]),
+                        )
+                        for item in loan["cleared"]
+                    ),
+                )
+                for loan_id, loan in data.items()
+            }
+        )

@@ -1,0 +1,201 @@
+"""Tier policies: which collection tier a borrower is in for a given number of days past due.
+
+A policy is data, not code: a TOML file shipped in ``domain/policies/`` (or
+supplied by the operator) that maps DPD buckets to tiers. It is validated in
+full when loaded, so a typo fails at start-up with the file and the offending
+key in the message rather than mis-tiering borrowers at run time. Unknown keys
+are errors for the same reason; a later ``[risk]`` section will be added to
+``_TOP_KEYS`` together with its own parser, and is refused until then.
+
+>>> policy = load_policy("dpd-only")
+>>> policy.version
+'1'
+>>> [policy.tier_for_dpd(dpd) for dpd in (0, 1, 29, 30, 59, 60, 89, 90, 400)]
+[0, 1, 1, 2, 2, 3, 3, 4, 4]
+>>> policy.tier_name(2), policy.threshold_above(2), policy.threshold_above(4)
+('call', 60, None)
+>>> one_tier = 'name = "x"\\nversion = "1"\\n[[tiers]]\\nlevel = 0\\nname = "ok"\\nmin_dpd = 0'
+>>> parse_policy(one_tier, "inline.toml")
+Traceback (most recent call last):
+...
+domain.errors.PolicyError: inline.toml: at least 2 tiers are required, got 1
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from domain.errors import PolicyError
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+# Allowed keys per table, with their TOML types; every other key is an error.
+_TOP_KEYS: dict[str, type] = {"name": str, "version": str, "description": str, "tiers": list}
+_TOP_REQUIRED = ("name", "version", "tiers")
+_TIER_KEYS: dict[str, type] = {"level": int, "name": str, "min_dpd": int}
+_TOML_TYPE = {str: "a string", int: "an integer", list: "an array"}
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """One collection tier: borrowers with at least ``min_dpd`` days past due are in it."""
+
+    level: int
+    name: str
+    min_dpd: int
+
+
+@dataclass(frozen=True, slots=True)
+class TierPolicy:
+    """An ordered set of tiers; checks its own consistency so no bad policy can exist."""
+
+    name: str
+    version: str
+    tiers: tuple[Tier, ...]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise PolicyError("name must not be empty")
+        if not self.version.strip():
+            raise PolicyError("version must not be empty")
+        if len(self.tiers) < 2:
+            raise PolicyError(f"at least 2 tiers are required, got {len(self.tiers)}")
+        seen: dict[str, int] = {}
+        for index, tier in enumerate(self.tiers):
+            _check_tier(index, tier, self.tiers[index - 1] if index else None, seen)
+            seen[tier.name] = index
+
+    def tier_for_dpd(self, dpd: int) -> int:
+        """The level of the highest tier whose ``min_dpd`` the borrower has reached."""
+        if dpd < 0:
+            raise ValueError(f"days past due cannot be negative, got {dpd}")
+        return max(tier.level for tier in self.tiers if tier.min_dpd <= dpd)
+
+    def tier_name(self, level: int) -> str:
+        """The subscriber-facing name of ``level``."""
+        return self._tier(level).name
+
+    def threshold_above(self, level: int) -> int | None:
+        """The DPD at which a borrower in ``level`` moves up, or ``None`` from the top tier."""
+        self._tier(level)
+        return self.tiers[level + 1].min_dpd if level + 1 < len(self.tiers) else None
+
+    def _tier(self, level: int) -> Tier:
+        if not 0 <= level < len(self.tiers):
+            raise ValueError(f"policy {self.name!r} has no tier {level}")
+        return self.tiers[level]
+
+
+def _check_tier(index: int, tier: Tier, below: Tier | None, seen: dict[str, int]) -> None:
+    where = f"tiers[{index}]"
+    if tier.level != index:
+        raise PolicyError(
+            f"{where}.level must be {index} (levels run 0..n-1 in file order), got {tier.level}"
+        )
+    if not _NAME.fullmatch(tier.name):
+        raise PolicyError(
+            f"{where}.name must be a lowercase identifier such as 'call', got {tier.name!r}"
+        )
+    if tier.name in seen:
+        raise PolicyError(f"{where}.name {tier.name!r} is already used by tiers[{seen[tier.name]}]")
+    if below is None and tier.min_dpd != 0:
+        raise PolicyError(
+            f"{where}.min_dpd must be 0 so that every borrower has a tier, got {tier.min_dpd}"
+        )
+    if below is not None and tier.min_dpd <= below.min_dpd:
+        raise PolicyError(
+            f"{where}.min_dpd must be greater than tiers[{index - 1}].min_dpd "
+            f"({below.min_dpd}), got {tier.min_dpd}"
+        )
+
+
+def parse_policy(text: str, source: str = "<string>") -> TierPolicy:
+    """Build a policy from TOML text; every error message starts with ``source``."""
+    try:
+        data = tomllib.loads(text)
+        _check_table(data, _TOP_KEYS, _TOP_REQUIRED, "")
+        tiers = data["tiers"]
+        for index, table in enumerate(tiers):
+            if not isinstance(table, dict):
+                raise PolicyError(f"tiers[{index}] must be a table; write tiers as [[tiers]]")
+            _check_table(table, _TIER_KEYS, tuple(_TIER_KEYS), f"tiers[{index}]")
+        return TierPolicy(
+            name=data["name"],
+            version=data["version"],
+            description=data.get("description", ""),
+            tiers=tuple(Tier(t["level"], t["name"], t["min_dpd"]) for t in tiers),
+        )
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from exc
+    except PolicyError as exc:
+        raise PolicyError(f"{source}: {exc}") from None
+
+
+def _check_table(
+    table: dict[str, Any], allowed: dict[str, type], required: tuple[str, ...], where: str
+) -> None:
+    prefix = f"{where}." if where else ""
+    for key, value in table.items():
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise PolicyError(
+                f"unknown key {key!r} in {where or 'the top level'}; "
+                f"{hint}expected one of {', '.join(allowed)}"
+            )
+        expected = allowed[key]
+        # bool is a subclass of int in Python, but `level = true` is a typo, not a level.
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise PolicyError(
+                f"{prefix}{key} must be {_TOML_TYPE[expected]}, got {type(value).__name__} "
+                f"{value!r}"
+            )
+    for key in required:
+        if key not in table:
+            raise PolicyError(f"missing required key {prefix}{key}")
+
+
+def shipped_policies() -> tuple[str, ...]:
+    """Names of the policies shipped in ``domain/policies/``, for ``load_policy(name)``."""
+    return tuple(
+        sorted(
+            entry.name.removesuffix(".toml")
+            for entry in _policy_dir().iterdir()
+            if entry.name.endswith(".toml")
+        )
+    )
+
+
+def load_policy(name_or_path: str) -> TierPolicy:
+    """Load a shipped policy by bare name (``"dpd-only"``) or any TOML file by path.
+
+    Anything containing a path separator or ending in ``.toml`` is a path;
+    everything else names a file in ``domain/policies/``.
+    """
+    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    if name_or_path.endswith(".toml") or any(s in name_or_path for s in separators):
+        path = Path(name_or_path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PolicyError(f"{path}: cannot read policy file: {exc.strerror}") from exc
+        return parse_policy(text, str(path))
+    resource = _policy_dir() / f"{name_or_path}.toml"
+    if not resource.is_file():
+        raise PolicyError(
+            f"unknown policy {name_or_path!r}; shipped policies: {', '.join(shipped_policies())}"
+        )
+    return parse_policy(resource.read_text(encoding="utf-8"), f"domain/policies/{resource.name}")
+
+
+def _policy_dir() -> Traversable:
+    return files("domain") / "policies"
