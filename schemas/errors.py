@@ -1,0 +1,154 @@
+"""Why a record on an input topic is refused.
+
+Each refusal becomes a dead-letter whose ``error_code`` is the exception's
+``code`` and whose ``error`` is its message, so the codes are stable,
+machine-readable contract values and the messages are written for the operator
+who will read them: they name the field, the rule and the offending value.
+
+Catch :class:`InvalidRecord` to handle every refusal; the subclasses exist so
+that tests and dashboards can tell the reasons apart without parsing text.
+
+>>> from schemas.codec import decode_payment
+>>> try:
+...     decode_payment(b'{"amount": -5}', b"b1")
+... except InvalidRecord as exc:
+...     (exc.code, exc.field)
+('missing_field', 'event_id')
+"""
+
+from __future__ import annotations
+
+
+class InvalidRecord(Exception):  # noqa: N818 -- the contract's name for a refusal
+    """Base class: the record cannot be decoded into a domain event.
+
+    ``field`` names the offending field when there is one, so callers can
+    group failures by field without parsing the message.
+    """
+
+    code = "invalid_record"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    @property
+    def message(self) -> str:
+        """The operator-facing reason, as it will appear in the dead-letter."""
+        return str(self)
+
+
+# --- The record as a whole -------------------------------------------------
+
+
+class MissingValue(InvalidRecord):
+    """Raised for a null value (a tombstone): input topics carry events, never deletions."""
+
+    code = "missing_value"
+
+
+class Oversized(InvalidRecord):
+    """Raised when the value exceeds the size limit, before any parsing is attempted."""
+
+    code = "oversized"
+
+
+class NotJson(InvalidRecord):
+    """Raised when the value is empty, not UTF-8, or not syntactically valid JSON."""
+
+    code = "not_json"
+
+
+class NotObject(InvalidRecord):
+    """Raised when the value is valid JSON but not an object (an array, a string...)."""
+
+    code = "not_object"
+
+
+class UnsupportedVersion(InvalidRecord):
+    """Raised when an output record's ``schema_version`` is not one this codec reads."""
+
+    code = "unsupported_version"
+
+
+# --- One field --------------------------------------------------------------
+
+
+class MissingField(InvalidRecord):
+    """Raised when a required field is absent."""
+
+    code = "missing_field"
+
+
+class WrongType(InvalidRecord):
+    """Raised when a field has the wrong JSON type (a float or string amount, a null...)."""
+
+    code = "wrong_type"
+
+
+class OutOfRange(InvalidRecord):
+    """Raised when a number has the right type but an impossible value (an amount <= 0)."""
+
+    code = "out_of_range"
+
+
+class BadIdentifier(InvalidRecord):
+    """Raised when an identifier is empty or longer than 128 characters."""
+
+    code = "bad_identifier"
+
+
+class BadTimestamp(InvalidRecord):
+    """Raised when a timestamp is not RFC 3339 with an explicit offset, or not a real instant."""
+
+    code = "bad_timestamp"
+
+
+class BadDate(InvalidRecord):
+    """Raised when a date is not a real calendar date written ``YYYY-MM-DD``."""
+
+    code = "bad_date"
+
+
+class BadCurrency(InvalidRecord):
+    """Raised when a currency is not three upper-case ASCII letters (ISO 4217 alphabetic)."""
+
+    code = "bad_currency"
+
+
+# --- The record key ---------------------------------------------------------
+
+
+class MissingKey(InvalidRecord):
+    """Raised when the record has no key (or an empty one).
+
+    Unkeyed records land on arbitrary partitions, which would split one
+    borrower's events across workers and their state.
+    """
+
+    code = "missing_key"
+
+
+class KeyMismatch(InvalidRecord):
+    """Raised when the record key is not the UTF-8 encoding of the record's borrower_id."""
+
+    code = "key_mismatch"
+
+
+ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
+    MissingValue,
+    Oversized,
+    NotJson,
+    NotObject,
+    UnsupportedVersion,
+    MissingField,
+    WrongType,
+    OutOfRange,
+    BadIdentifier,
+    BadTimestamp,
+    BadDate,
+    BadCurrency,
+    MissingKey,
+    KeyMismatch,
+)
+"""Every concrete refusal, for tests and documentation that must cover them all."""

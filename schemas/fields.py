@@ -1,0 +1,390 @@
+"""Readers and writers for the contract's field types, shared by every topic.
+
+The readers are hand-written instead of running :mod:`jsonschema` per record
+because they sit on the hot path (a few microseconds per record instead of a
+few hundred). They must accept exactly what the JSON Schema files accept; the
+property tests in ``tests/unit/schemas`` hold them to that, and the regular
+expressions below are copied verbatim into the schema files' ``pattern``
+keywords (a test checks that too).
+
+Every reader takes the decoded JSON object and a field name, and either returns
+the Python value or raises the :class:`~schemas.errors.InvalidRecord` subclass
+whose message an operator will read in the dead-letter topic.
+
+>>> read_timestamp({"paid_at": "2024-03-01T10:00:00.5+01:00"}, "paid_at")
+datetime.datetime(2024, 3, 1, 9, 0, 0, 500000, tzinfo=datetime.timezone.utc)
+>>> format_timestamp(_)
+'2024-03-01T09:00:00.500000Z'
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+
+from schemas.errors import (
+    BadCurrency,
+    BadDate,
+    BadIdentifier,
+    BadTimestamp,
+    MissingField,
+    MissingValue,
+    NotJson,
+    NotObject,
+    OutOfRange,
+    Oversized,
+    UnsupportedVersion,
+    WrongType,
+)
+
+SCHEMA_VERSION = 1
+"""``schema_version`` of every output record of this contract version."""
+
+MAX_IDENTIFIER_LENGTH = 128
+"""Longest identifier, in Unicode code points (what JSON Schema's maxLength counts)."""
+
+MAX_CAUSE_LENGTH = 256
+"""Longest ``caused_by``: an input's event_id or ``aging:<borrower_id>:<date>``, so over 128."""
+
+MAX_AMOUNT = 2**63 - 1
+"""Largest amount: the range of a signed 64-bit integer, so Java/Go/SQL consumers never overflow."""
+
+# A calendar-exact date: months have their real lengths and 29 February exists
+# only in leap years (divisible by 4, centuries only when divisible by 400).
+# Year 0000 is excluded because no mainstream date type can hold it.
+_DATE = (
+    r"(?!0000)(?:[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    r"|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)"
+)
+# RFC 3339 date-time, profiled: upper-case 'T' and 'Z' only, seconds required,
+# no leap second (60), offset required and within +-23:59.
+_TIME = (
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+
+DATE_PATTERN = f"^{_DATE}$"
+"""The ``pattern`` of a ``YYYY-MM-DD`` date in the schema files."""
+
+TIMESTAMP_PATTERN = f"^{_DATE}{_TIME}$"
+"""The ``pattern`` of an RFC 3339 timestamp in the schema files."""
+
+CURRENCY_PATTERN = "^[A-Z]{3}$"
+"""The ``pattern`` of an ISO 4217 alphabetic currency code in the schema files."""
+
+# fullmatch gives ECMA-262 '$' semantics (Python's '$' also matches before a
+# trailing newline), so "USD\n" is refused here as it is by the schema.
+_DATE_RE = re.compile(_DATE)
+_TIMESTAMP_RE = re.compile(_DATE + _TIME)
+_CURRENCY_RE = re.compile("[A-Z]{3}")
+
+_MISSING: Any = object()
+_SHOW_LIMIT = 80
+
+
+def show(value: object) -> str:
+    """Render a JSON value for an error message: JSON spelling, strings quoted, long ones cut.
+
+    >>> show(True), show(None), show(-5), show("2024-01-01"), show([1])
+    ('true', 'null', '-5', "'2024-01-01'", 'an array')
+    >>> show("x" * 100)[-20:]
+    '... (+20 characters)'
+    """
+    if isinstance(value, str):
+        if len(value) > _SHOW_LIMIT:
+            return f"{value[:_SHOW_LIMIT]!r}... (+{len(value) - _SHOW_LIMIT} characters)"
+        return repr(value)
+    if value is None or isinstance(value, bool):
+        return _JSON_WORDS[value]
+    return _CONTAINER_WORDS.get(type(value)) or repr(value)
+
+
+_JSON_WORDS = {None: "null", True: "true", False: "false"}
+_CONTAINER_WORDS = {dict: "an object", list: "an array"}
+
+
+def load_object(value: bytes | None, max_bytes: int) -> dict[str, Any]:
+    """The record value as a JSON object, checking the envelope before any field.
+
+    The size check comes first so an oversized record is never parsed.
+
+    >>> load_object(b"[1, 2]", 100)
+    Traceback (most recent call last):
+    ...
+    schemas.errors.NotObject: record value must be a JSON object, got an array
+    """
+    if value is None:
+        raise MissingValue(
+            "record value is null (a tombstone); input topics carry events, not deletions"
+        )
+    if len(value) > max_bytes:
+        raise Oversized(f"record of {len(value)} bytes exceeds the {max_bytes}-byte limit")
+    if not value:
+        raise NotJson("record value is empty; expected a JSON object")
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise NotJson(f"record value is not valid UTF-8 JSON: {exc}") from None
+    if type(obj) is not dict:
+        raise NotObject(f"record value must be a JSON object, got {show(obj)}")
+    return obj
+
+
+def read_schema_version(obj: dict[str, Any]) -> int:
+    """Check ``schema_version`` of an output record: another value means v2 data on a v1 topic."""
+    version = read_integer(obj, "schema_version", minimum=1)
+    if version != SCHEMA_VERSION:
+        raise UnsupportedVersion(
+            f"field 'schema_version' must be {SCHEMA_VERSION} on a v1 topic, got {version}",
+            field="schema_version",
+        )
+    return version
+
+
+def require(obj: dict[str, Any], field: str) -> Any:
+    """The field's value, of any JSON type; :class:`MissingField` if absent (null is present)."""
+    value = obj.get(field, _MISSING)
+    if value is _MISSING:
+        raise MissingField(f"field {field!r} is required but missing", field=field)
+    return value
+
+
+def read_identifier(obj: dict[str, Any], field: str) -> str:
+    """An opaque id: a non-empty string of at most 128 characters.
+
+    >>> read_identifier({"loan_id": ""}, "loan_id")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    schemas.errors.BadIdentifier: field 'loan_id' must be a non-empty string of at most ..., got ''
+    """
+    value = require(obj, field)
+    if type(value) is not str:
+        raise WrongType(f"field {field!r} must be a string, got {show(value)}", field=field)
+    if not value or len(value) > MAX_IDENTIFIER_LENGTH:
+        got = show(value) if not value else f"a string of {len(value)} characters"
+        raise BadIdentifier(
+            f"field {field!r} must be a non-empty string of at most "
+            f"{MAX_IDENTIFIER_LENGTH} characters, got {got}",
+            field=field,
+        )
+    return value
+
+
+def read_amount(obj: dict[str, Any], field: str) -> int:
+    """A positive amount in minor units, written as a JSON integer (never 5.0, never true).
+
+    >>> read_amount({"amount": -5}, "amount")
+    Traceback (most recent call last):
+    ...
+    schemas.errors.OutOfRange: field 'amount' must be an integer > 0, got -5
+    """
+    value = require(obj, field)
+    if type(value) is not int:
+        # orjson hands back integers outside 64 bits as floats; say what they are.
+        if type(value) is float and abs(value) >= 2**63:
+            raise OutOfRange(
+                f"field {field!r} must be an integer in 1..{MAX_AMOUNT}, "
+                f"got a number beyond the 64-bit range ({value!r})",
+                field=field,
+            )
+        raise WrongType(f"field {field!r} must be an integer > 0, got {show(value)}", field=field)
+    if value <= 0:
+        raise OutOfRange(f"field {field!r} must be an integer > 0, got {value}", field=field)
+    if value > MAX_AMOUNT:
+        raise OutOfRange(
+            f"field {field!r} must be an integer <= {MAX_AMOUNT} (2**63-1), got {value}",
+            field=field,
+        )
+    return value
+
+
+def read_currency(obj: dict[str, Any], field: str = "currency") -> str:
+    """An ISO 4217 alphabetic code; only the shape is checked, not membership of the ISO list.
+
+    Membership is deliberately not checked: the ISO list changes, and a new
+    code must not dead-letter payments before this service is redeployed.
+
+    >>> read_currency({"currency": "eur"})
+    Traceback (most recent call last):
+    ...
+    schemas.errors.BadCurrency: field 'currency' must be 3 upper-case letters (ISO 4217), got 'eur'
+    """
+    value = require(obj, field)
+    if type(value) is not str:
+        raise WrongType(
+            f"field {field!r} must be a string of 3 upper-case letters (ISO 4217), "
+            f"got {show(value)}",
+            field=field,
+        )
+    if _CURRENCY_RE.fullmatch(value) is None:
+        raise BadCurrency(
+            f"field {field!r} must be 3 upper-case letters (ISO 4217), got {show(value)}",
+            field=field,
+        )
+    return value
+
+
+def is_currency(value: str) -> bool:
+    """Whether ``value`` has the shape of an ISO 4217 alphabetic code.
+
+    >>> is_currency("EUR"), is_currency("EUR\\n")
+    (True, False)
+    """
+    return _CURRENCY_RE.fullmatch(value) is not None
+
+
+def read_timestamp(obj: dict[str, Any], field: str) -> datetime:
+    """An RFC 3339 instant with an explicit offset, returned in UTC with microseconds kept.
+
+    Digits beyond microseconds are truncated (Python's resolution). A naive time
+    is refused because guessing its zone would silently shift days-past-due.
+
+    >>> read_timestamp({"paid_at": "2024-01-01 10:00"}, "paid_at")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    schemas.errors.BadTimestamp: field 'paid_at' is not an RFC 3339 ...: '2024-01-01 10:00' (...)
+    """
+    value = require(obj, field)
+    if type(value) is not str:
+        raise WrongType(
+            f"field {field!r} must be an RFC 3339 timestamp string, got {show(value)}",
+            field=field,
+        )
+    if _TIMESTAMP_RE.fullmatch(value) is None:
+        raise BadTimestamp(
+            f"field {field!r} is not an RFC 3339 timestamp with offset: {show(value)} "
+            "(expected e.g. '2024-01-31T09:30:00Z' or '2024-01-31T10:30:00+01:00')",
+            field=field,
+        )
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    except (ValueError, OverflowError):
+        # Only 0001-01-01 / 9999-12-31 with an offset pushing past the range get here.
+        raise BadTimestamp(
+            f"field {field!r} falls outside years 1..9999 once converted to UTC: {show(value)}",
+            field=field,
+        ) from None
+
+
+def read_date(obj: dict[str, Any], field: str) -> date:
+    """A calendar date written ``YYYY-MM-DD`` (no time, no zone: a due date is a calendar day).
+
+    >>> read_date({"due_date": "2023-02-29"}, "due_date")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    schemas.errors.BadDate: field 'due_date' is not a real calendar date ...: '2023-02-29'
+    """
+    value = require(obj, field)
+    if type(value) is not str:
+        raise WrongType(
+            f"field {field!r} must be a date string YYYY-MM-DD, got {show(value)}", field=field
+        )
+    if _DATE_RE.fullmatch(value) is None:
+        raise BadDate(
+            f"field {field!r} is not a real calendar date in YYYY-MM-DD form: {show(value)}",
+            field=field,
+        )
+    return date.fromisoformat(value)
+
+
+def format_timestamp(at: datetime) -> str:
+    """Write an aware datetime as fixed-width RFC 3339 UTC: always 6 fraction digits and 'Z'.
+
+    Fixed width keeps the strings sortable as text, which mixed precision would
+    break ("10:00:00.5Z" sorts before "10:00:00Z").
+
+    >>> from datetime import timedelta, timezone
+    >>> format_timestamp(datetime(2024, 1, 1, 10, tzinfo=timezone(timedelta(hours=2))))
+    '2024-01-01T08:00:00.000000Z'
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"refusing to encode a naive datetime {at!r}: its instant is unknown")
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+# --- Readers used by the output topics' decoders (consumers and tests) ------
+
+MAX_CODE_LENGTH = 64
+"""Longest reason code or tier name: short machine-readable tokens, not prose."""
+
+
+def read_integer(obj: dict[str, Any], field: str, *, minimum: int) -> int:
+    """A JSON integer in ``minimum..2**63-1`` (tiers, counts, sequence numbers).
+
+    >>> read_integer({"sequence": 0}, "sequence", minimum=1)
+    Traceback (most recent call last):
+    ...
+    schemas.errors.OutOfRange: field 'sequence' must be an integer >= 1, got 0
+    """
+    value = require(obj, field)
+    if type(value) is not int:
+        raise WrongType(
+            f"field {field!r} must be an integer >= {minimum}, got {show(value)}", field=field
+        )
+    if not minimum <= value <= MAX_AMOUNT:
+        raise OutOfRange(
+            f"field {field!r} must be an integer >= {minimum}, got {value}"
+            if value < minimum
+            else f"field {field!r} must be an integer <= {MAX_AMOUNT} (2**63-1), got {value}",
+            field=field,
+        )
+    return value
+
+
+def read_short_text(obj: dict[str, Any], field: str, *, max_length: int = MAX_CODE_LENGTH) -> str:
+    """A non-empty string of bounded length (a tier name, a policy version)."""
+    value = require(obj, field)
+    if type(value) is not str:
+        raise WrongType(f"field {field!r} must be a string, got {show(value)}", field=field)
+    if not value or len(value) > max_length:
+        raise OutOfRange(
+            f"field {field!r} must be a non-empty string of at most {max_length} characters, "
+            f"got {show(value) if not value else f'{len(value)} characters'}",
+            field=field,
+        )
+    return value
+
+
+def read_choice(obj: dict[str, Any], field: str, choices: tuple[str, ...]) -> str:
+    """One of a closed set of strings."""
+    value = require(obj, field)
+    if type(value) is not str:
+        raise WrongType(f"field {field!r} must be a string, got {show(value)}", field=field)
+    if value not in choices:
+        raise OutOfRange(
+            f"field {field!r} must be one of {', '.join(map(repr, choices))}, got {show(value)}",
+            field=field,
+        )
+    return value
+
+
+def read_optional_number(obj: dict[str, Any], field: str) -> float | None:
+    """A JSON number or null (JSON has no NaN or infinity, so the result is finite)."""
+    value = require(obj, field)
+    if value is None:
+        return None
+    if type(value) is not int and type(value) is not float:
+        raise WrongType(f"field {field!r} must be a number or null, got {show(value)}", field=field)
+    return float(value)
+
+
+def read_codes(obj: dict[str, Any], field: str) -> tuple[str, ...]:
+    """An array of short non-empty strings, returned as a tuple (the domain types are frozen)."""
+    value = require(obj, field)
+    if type(value) is not list:
+        raise WrongType(
+            f"field {field!r} must be an array of strings, got {show(value)}", field=field
+        )
+    for item in value:
+        if type(item) is not str or not 0 < len(item) <= MAX_CODE_LENGTH:
+            error = WrongType if type(item) is not str else OutOfRange
+            raise error(
+                f"field {field!r} must hold non-empty strings of at most {MAX_CODE_LENGTH} "
+                f"characters, got {show(item)}",
+                field=field,
+            )
+    return tuple(value)

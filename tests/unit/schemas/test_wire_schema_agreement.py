@@ -1,0 +1,475 @@
+"""The hand-written codec and the JSON Schema files accept exactly the same records.
+
+Other services validate against the schema files; this service decodes with
+the codec. If the two ever disagreed, a record could be valid for a producer
+and dead-lettered here (or the reverse), so hypothesis generates valid and
+broken payloads and checks that both sides give the same verdict.
+
+Documented divergences, kept out of the generators and pinned by tests below:
+an integral float (2500.0) is an "integer" to JSON Schema but refused by the
+codec; a timestamp at the edge of year 1 or 9999 whose offset pushes it out of
+range once converted to UTC; and the size limit and record key, which no
+schema can express.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from wire_support import VALID_MISSED_PAYMENT, VALID_PAYMENT, schema_accepts, validator
+
+from domain.events import TierChange
+from schemas import SCHEMA_FILES, load_schema
+from schemas.codec import (
+    decode_missed_payment,
+    decode_payment,
+    encode_dead_letter,
+    encode_tier_change,
+)
+from schemas.dead_letters import decode_dead_letter
+from schemas.errors import InvalidRecord, OutOfRange
+from schemas.fields import CURRENCY_PATTERN, DATE_PATTERN, TIMESTAMP_PATTERN
+from schemas.tier_changes import decode_tier_change
+
+AGREEMENT = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# --- Generators ---------------------------------------------------------------
+
+# Years 1 and 9999 are left out of the valid generator: an offset can push them
+# out of range in UTC, which only the codec notices (see the pinned test).
+_instants = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30))
+_offsets = st.one_of(
+    st.just("Z"),
+    st.builds(
+        lambda sign, h, m: f"{sign}{h:02d}:{m:02d}",
+        st.sampled_from("+-"),
+        st.integers(0, 23),
+        st.integers(0, 59),
+    ),
+)
+valid_timestamps = st.builds(
+    lambda dt, fraction, offset: dt.isoformat(timespec="seconds") + fraction + offset,
+    _instants,
+    st.one_of(st.just(""), st.from_regex(r"\.[0-9]{1,9}", fullmatch=True)),
+    _offsets,
+)
+valid_dates = st.dates(min_value=datetime(1, 1, 1).date()).map(lambda d: d.isoformat())
+
+# Characters that make near misses interesting: separators, zone letters,
+# digits (ASCII and not), whitespace, case.
+_NEAR_TIME = "0123456789TtZz :+-.,/\n\u0663\uff12"  # incl. Arabic-Indic, fullwidth digits
+_NEAR_CODE = "AZaz09É \n"
+
+
+@st.composite
+def near_misses(draw: st.DrawFn, valid: st.SearchStrategy[str], alphabet: str = _NEAR_TIME) -> str:
+    """A valid string with one to three characters replaced, deleted or inserted.
+
+    Separators and zone letters are targeted on purpose: a random position
+    would almost always hit a digit.
+    """
+    text = list(draw(valid))
+    for _ in range(draw(st.integers(1, 3))):
+        char = draw(st.sampled_from(alphabet))
+        action = draw(st.sampled_from(["separator", "append", "replace", "delete", "insert"]))
+        separators = [i for i, c in enumerate(text) if not c.isdigit()]
+        if action == "separator" and separators:
+            text[draw(st.sampled_from(separators))] = char
+        elif action == "append" or not text:
+            text.append(char)
+        else:
+            position = draw(st.integers(0, len(text) - 1))
+            if action == "insert":
+                text.insert(position, char)
+            elif action == "delete":
+                del text[position]
+            else:
+                text[position] = char
+    return "".join(text)
+
+
+HANDPICKED_TIMESTAMPS = [
+    "2024-01-01 10:00",
+    "2024-01-01T10:00:00",
+    "2024-01-01",
+    "2024-01-01T10:00Z",
+    "2024-01-01 10:00:00Z",
+    "2024-01-01T10:00:00z",
+    "2024-01-01t10:00:00Z",
+    "2024-02-29T00:00:00Z",
+    "2100-02-29T00:00:00Z",
+    "2000-02-29T00:00:00Z",
+    "2016-12-31T23:59:60Z",
+    "2024-01-01T10:00:00-00:00",
+    "2024-01-01T10:00:00+24:00",
+    "2024-01-01T10:00:00.Z",
+    "2024-01-01T10:00:00Z\n",
+]
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: not x.is_integer()),
+    st.text(max_size=20),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+identifiers = st.one_of(
+    st.text(min_size=0, max_size=130),
+    st.sampled_from(["", "x" * 128, "x" * 129, "😀" * 128, "😀" * 129]),
+)
+amounts = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([0, 1, -1, 2**63 - 1, 2**63, 2**64 - 1, 2**64, True, False, 0.5, "1"]),
+)
+valid_currencies = st.from_regex(r"[A-Z]{3}", fullmatch=True)
+currencies = st.one_of(
+    valid_currencies,
+    near_misses(valid_currencies, _NEAR_CODE),
+    st.text(alphabet=_NEAR_CODE, max_size=5),
+)
+timestamps = st.one_of(
+    valid_timestamps, near_misses(valid_timestamps), st.sampled_from(HANDPICKED_TIMESTAMPS)
+)
+dates = st.one_of(
+    valid_dates,
+    near_misses(valid_dates),
+    st.sampled_from(
+        ["2023-02-29", "1900-02-29", "2000-02-29", "2024-04-31", "20240101", "2024-01-05\n"]
+    ),
+)
+
+KINDS = {
+    "identifier": identifiers,
+    "amount": amounts,
+    "currency": currencies,
+    "timestamp": timestamps,
+    "date": dates,
+}
+PAYMENT_FIELDS = {
+    "event_id": "identifier",
+    "borrower_id": "identifier",
+    "loan_id": "identifier",
+    "amount": "amount",
+    "currency": "currency",
+    "paid_at": "timestamp",
+}
+MISSED_PAYMENT_FIELDS = {
+    "event_id": "identifier",
+    "borrower_id": "identifier",
+    "loan_id": "identifier",
+    "installment_id": "identifier",
+    "due_date": "date",
+    "amount_due": "amount",
+    "currency": "currency",
+    "observed_at": "timestamp",
+}
+
+
+@st.composite
+def payloads(
+    draw: st.DrawFn, base: dict[str, Any], kinds: dict[str, str]
+) -> tuple[dict[str, Any], set[str]]:
+    """A record built from ``base`` with some fields regenerated, broken, removed or added.
+
+    Returns the record and the names of the fields that were touched.
+    """
+    record = dict(base)
+    touched: set[str] = set()
+    for field in draw(st.lists(st.sampled_from(sorted(kinds)), max_size=3, unique=True)):
+        touched.add(field)
+        action = draw(st.sampled_from(["regenerate", "regenerate", "junk", "delete"]))
+        if action == "delete":
+            del record[field]
+        elif action == "junk":
+            record[field] = draw(json_values)
+        else:
+            record[field] = draw(KINDS[kinds[field]])
+    record.update(draw(st.dictionaries(st.text(max_size=8), json_values, max_size=2)))
+    for name in set(record) - set(base):
+        touched.discard(name)
+    for name in set(base) & set(record):
+        if name not in touched and record[name] != base[name]:
+            touched.add(name)  # an "unknown" field that happened to overwrite a known one
+    return record, touched
+
+
+def _verdicts(decode: Any, topic: str, record: Any) -> tuple[Any, bool]:
+    # The stdlib writes integers beyond 64 bits; the schema sees what a JSON parser reads.
+    value = json.dumps(record, ensure_ascii=False).encode()
+    borrower_id = record.get("borrower_id") if isinstance(record, dict) else None
+    key = borrower_id.encode() if isinstance(borrower_id, str) else b"b1"
+    try:
+        outcome: Any = decode(value, key)
+    except InvalidRecord as exc:
+        outcome = exc
+    return outcome, schema_accepts(topic, json.loads(value))
+
+
+def _assert_agreement(decode: Any, topic: str, record: dict[str, Any], touched: set[str]) -> None:
+    outcome, schema_ok = _verdicts(decode, topic, record)
+    codec_ok = not isinstance(outcome, InvalidRecord)
+    assert codec_ok == schema_ok, (outcome, sorted(validator(topic).iter_errors(record), key=str))
+    if not codec_ok:
+        assert outcome.field in touched, (outcome, touched)
+
+
+# --- Inputs: codec <=> schema --------------------------------------------------
+
+
+@AGREEMENT
+@given(payloads(VALID_PAYMENT, PAYMENT_FIELDS))
+def test_payments_codec_and_schema_agree(case):
+    _assert_agreement(decode_payment, "payments", *case)
+
+
+@AGREEMENT
+@given(payloads(VALID_MISSED_PAYMENT, MISSED_PAYMENT_FIELDS))
+def test_missed_payments_codec_and_schema_agree(case):
+    _assert_agreement(decode_missed_payment, "missed-payments", *case)
+
+
+@settings(max_examples=100, deadline=None)
+@given(json_values.filter(lambda v: not isinstance(v, dict)))
+def test_a_value_that_is_not_an_object_is_refused_by_both(value):
+    outcome, schema_ok = _verdicts(decode_payment, "payments", value)
+    assert isinstance(outcome, InvalidRecord)
+    assert not schema_ok
+
+
+FIELD_CASES = [
+    pytest.param(decode, topic, base, field, kind, id=f"{topic}.{field}")
+    for decode, topic, base, fields in [
+        (decode_payment, "payments", VALID_PAYMENT, PAYMENT_FIELDS),
+        (decode_missed_payment, "missed-payments", VALID_MISSED_PAYMENT, MISSED_PAYMENT_FIELDS),
+    ]
+    for field, kind in fields.items()
+]
+
+
+@pytest.mark.parametrize(("decode", "topic", "base", "field", "kind"), FIELD_CASES)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_each_field_reader_and_its_schema_agree(*, decode, topic, base, field, kind, data):
+    """One field at a time, so every reader meets many near misses of its own kind."""
+    value = data.draw(st.one_of(KINDS[kind], json_values), label=field)
+    record = {**base, field: value}
+    outcome, schema_ok = _verdicts(decode, topic, record)
+    assert (not isinstance(outcome, InvalidRecord)) == schema_ok, (value, outcome)
+    if isinstance(outcome, InvalidRecord):
+        assert outcome.field == field
+    elif kind == "timestamp":
+        decoded = getattr(outcome, field)
+        assert decoded == datetime.fromisoformat(value)
+        assert decoded.utcoffset() == timedelta(0)
+
+
+def test_the_date_pattern_matches_the_calendar_for_every_year():
+    """29 February exists exactly in leap years, 1..9999; 0000 never."""
+    pattern = re.compile(DATE_PATTERN)
+    for year in range(10000):
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        assert bool(pattern.search(f"{year:04d}-02-29")) == (leap and year > 0), year
+        assert bool(pattern.search(f"{year:04d}-12-31")) == (year > 0)
+
+
+class TestPinnedDivergences:
+    def test_an_integral_float_amount_passes_the_schema_but_not_the_codec(self):
+        record = {**VALID_PAYMENT, "amount": 2500.0}
+        outcome, schema_ok = _verdicts(decode_payment, "payments", record)
+        assert schema_ok  # JSON Schema: 2500.0 is an integer
+        assert outcome.code == "wrong_type"  # the contract: write integers as integers
+
+    def test_a_timestamp_pushed_out_of_range_by_its_offset_passes_only_the_schema(self):
+        record = {**VALID_PAYMENT, "paid_at": "0001-01-01T00:00:00+01:00"}
+        outcome, schema_ok = _verdicts(decode_payment, "payments", record)
+        assert schema_ok
+        assert outcome.code == "bad_timestamp"
+
+    def test_without_the_ecma_shim_jsonschema_would_accept_a_trailing_newline(self):
+        assert re.search(CURRENCY_PATTERN, "EUR\n")  # Python's '$' semantics
+        assert not schema_accepts("payments", {**VALID_PAYMENT, "currency": "EUR\n"})
+
+
+# --- Outputs: everything encoded is schema-valid ------------------------------
+
+# Fixed offsets, not IANA zones: an aware time in a DST gap compares unequal to
+# everything (PEP 495), which would fail round trips for reasons unrelated to the codec.
+_fixed_zones = st.builds(
+    lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-(24 * 60 - 1), 24 * 60 - 1)
+)
+_aware_instants = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=_fixed_zones
+)
+_codes = st.text(min_size=1, max_size=64)
+
+
+@st.composite
+def tier_changes(draw: st.DrawFn) -> TierChange:
+    previous_tier, tier = draw(
+        st.lists(st.integers(0, 2**63 - 1), min_size=2, max_size=2, unique=True)
+    )
+    return TierChange(
+        event_id=draw(st.text(min_size=1, max_size=128)),
+        borrower_id=draw(st.text(min_size=1, max_size=128)),
+        previous_tier=previous_tier,
+        tier=tier,
+        tier_name=draw(_codes),
+        direction="escalation" if tier > previous_tier else "de-escalation",
+        days_past_due=draw(st.integers(0, 2**63 - 1)),
+        overdue_amount=draw(st.integers(0, 2**63 - 1)),
+        currency=draw(st.from_regex(r"[A-Z]{3}", fullmatch=True)),
+        risk_score=draw(st.none() | st.floats(allow_nan=False, allow_infinity=False)),
+        reasons=tuple(draw(st.lists(_codes, max_size=4))),
+        policy_version=draw(_codes),
+        occurred_at=draw(_aware_instants),
+        caused_by=draw(st.text(min_size=1, max_size=256)),
+        sequence=draw(st.integers(1, 2**63 - 1)),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(tier_changes())
+def test_every_encoded_tier_change_is_schema_valid_and_round_trips(tc):
+    encoded = encode_tier_change(tc)
+    assert validator("tier-changes").is_valid(orjson.loads(encoded))
+    assert decode_tier_change(encoded) == tc
+
+
+class _CodedError(Exception):
+    code = "conflicting_installment"
+
+
+_errors = st.sampled_from(
+    [
+        OutOfRange("field 'amount' must be an integer > 0, got -5", field="amount"),
+        _CodedError("installment 'i1' was reported with another due date"),
+        KeyError("x"),
+        RuntimeError(),
+        ValueError("é" * 5000),
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    key=st.none() | st.binary(max_size=40),
+    value=st.none() | st.binary(max_size=300) | st.text(max_size=100).map(str.encode),
+    error=_errors,
+    partition=st.integers(0, 2**31 - 1),
+    offset=st.integers(0, 2**63 - 1),
+    at=_aware_instants,
+    limit=st.sampled_from([65536, 50]),
+)
+def test_every_encoded_dead_letter_is_schema_valid_and_keeps_the_bytes(
+    *, key, value, error, partition, offset, at, limit
+):
+    encoded = encode_dead_letter(
+        source_topic="missed-payments",
+        partition=partition,
+        offset=offset,
+        key=key,
+        value=value,
+        error=error,
+        at=at,
+        max_payload_bytes=limit,
+    )
+    assert validator("dead-letters").is_valid(orjson.loads(encoded))
+    letter = decode_dead_letter(encoded)
+    assert letter.original_key() == key
+    assert letter.original_value() == (value or b"")[:limit]
+    assert letter.payload_truncated == (value is not None and len(value) > limit)
+
+
+# --- The schema files themselves ------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", sorted(SCHEMA_FILES))
+def test_each_schema_is_a_documented_draft_2020_12_schema(topic):
+    schema = load_schema(topic)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"] == f"urn:arrears:schema:{topic}:v1"
+    assert schema["title"] and schema["description"] and schema["examples"]
+    assert schema["additionalProperties"] is True
+    assert set(schema["required"]) == set(schema["properties"])
+    for name, prop in schema["properties"].items():
+        assert prop.get("description"), name
+        assert prop.get("examples"), name
+
+
+@pytest.mark.parametrize("topic", sorted(SCHEMA_FILES))
+def test_the_schema_examples_are_valid(topic):
+    for example in load_schema(topic)["examples"]:
+        assert validator(topic).is_valid(example), example
+
+
+def test_the_input_examples_decode():
+    for example in load_schema("payments")["examples"]:
+        decode_payment(orjson.dumps(example), example["borrower_id"].encode())
+    for example in load_schema("missed-payments")["examples"]:
+        decode_missed_payment(orjson.dumps(example), example["borrower_id"].encode())
+
+
+def test_the_output_examples_decode():
+    for example in load_schema("tier-changes")["examples"]:
+        decode_tier_change(orjson.dumps(example))
+    for example in load_schema("dead-letters")["examples"]:
+        letter = decode_dead_letter(orjson.dumps(example))
+        assert letter.payload is None or letter.original_value() == letter.payload.encode()
+
+
+def test_the_schema_patterns_are_the_codec_patterns():
+    """The regular expressions are written once in the codec and copied into every file."""
+    expected = {
+        "timestamp": TIMESTAMP_PATTERN,
+        "date": DATE_PATTERN,
+        "currency": CURRENCY_PATTERN,
+    }
+    for topic in SCHEMA_FILES:
+        for name, definition in load_schema(topic)["$defs"].items():
+            if name in expected:
+                assert definition["pattern"] == expected[name], (topic, name)
+
+
+def test_shared_definitions_are_identical_across_files():
+    seen: dict[str, Any] = {}
+    for topic in SCHEMA_FILES:
+        for name, definition in load_schema(topic)["$defs"].items():
+            assert seen.setdefault(name, definition) == definition, (topic, name)
+
+
+def test_tier_change_schema_documents_the_cloudevents_headers():
+    headers = load_schema("tier-changes")["x-kafka"]["headers"]
+    assert headers["ce_type"] == "com.arrears.tier-change.v1"
+    assert headers["content-type"] == "application/json"
+    assert "ignore" in load_schema("tier-changes")["description"]
+
+
+def test_outputs_use_fixed_width_utc_times():
+    tz = timezone(timedelta(hours=5, minutes=30))
+    letter = orjson.loads(
+        encode_dead_letter(
+            source_topic="payments",
+            partition=0,
+            offset=0,
+            key=None,
+            value=None,
+            error=KeyError(),
+            at=datetime(2024, 1, 1, 5, 30, tzinfo=tz),
+        )
+    )
+    assert letter["dead_lettered_at"] == "2024-01-01T00:00:00.000000Z"

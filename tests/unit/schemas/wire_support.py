@@ -1,0 +1,69 @@
+"""Shared fixtures for the wire-contract tests: valid records and a schema validator.
+
+Not a conftest: these tests live in a directory without ``__init__.py`` (one
+named ``schemas`` would shadow the real package), so helpers are imported as a
+plain module from the test directory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator, ValidationError
+
+from schemas import load_schema
+
+VALID_PAYMENT: dict[str, Any] = {
+    "event_id": "pay-1",
+    "borrower_id": "b1",
+    "loan_id": "L-1",
+    "amount": 2500,
+    "currency": "EUR",
+    "paid_at": "2024-01-31T10:30:00+01:00",
+}
+
+VALID_MISSED_PAYMENT: dict[str, Any] = {
+    "event_id": "miss-1",
+    "borrower_id": "b1",
+    "loan_id": "L-1",
+    "installment_id": "L-1#07",
+    "due_date": "2024-01-15",
+    "amount_due": 18000,
+    "currency": "EUR",
+    "observed_at": "2024-01-16T06:00:00Z",
+}
+
+
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    """``pattern`` with ECMA-262 semantics: '$' is the end of the string.
+
+    jsonschema uses Python's ``re.search``, whose '$' also matches before a
+    trailing newline, so it would accept "EUR\\n" where JavaScript, Java and Go
+    validators (and the codec) refuse it.
+    """
+    if not validator.is_type(instance, "string"):
+        return
+    compiled = re.sub(r"(?<!\\)\$$", r"\\Z", pattern)
+    if not re.search(compiled, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_EcmaValidator = jsonschema.validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+
+
+@cache
+def validator(topic: str) -> Draft202012Validator:
+    """A draft 2020-12 validator for ``topic`` with format checking (date) and ECMA patterns."""
+    schema = load_schema(topic)
+    Draft202012Validator.check_schema(schema)
+    return _EcmaValidator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def schema_accepts(topic: str, instance: Any) -> bool:
+    return validator(topic).is_valid(instance)
