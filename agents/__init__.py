@@ -1,0 +1,1 @@
+"""Faust agents and timers: thin wiring from topics to :mod:`streams.processor`."""

@@ -1,0 +1,72 @@
+"""The tiering agent, its flush timer, and the operator's HTTP views."""
+
+from __future__ import annotations
+
+import faust
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams.app import Runtime
+from streams.processor import InputKind, InputRecord
+
+
+def install(runtime: Runtime) -> None:
+    """Register the agent, the timer and the web pages on ``runtime.app``."""
+    app, processor, settings = runtime.app, runtime.processor, runtime.settings
+    kinds: dict[str, InputKind] = {topic: kind for kind, topic in processor.topics.items()}
+
+    @app.agent(runtime.inputs, name="tiering")
+    async def tiering(stream: faust.StreamT) -> None:
+        # Acks are manual: an input is acknowledged only after its outputs and
+        # state are durable (TieringProcessor.flush), never on the next loop.
+        async for event in stream.noack().events():
+            message = event.message
+            processor.offer(
+                InputRecord(
+                    kind=kinds[message.topic],
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    key=message.key,
+                    value=message.value,
+                    ack=event.ack,
+                )
+            )
+            if processor.pending >= settings.flush_max_events:
+                await processor.flush()
+
+    @app.timer(settings.flush_interval_ms / 1000)
+    async def release_age_and_flush() -> None:
+        processor.tick()
+        await processor.flush()
+        _record_lag(runtime)
+
+    @app.page("/status")
+    async def status(web: View, request: Request) -> Response:
+        return web.json(processor.status() | {"lag": _lag(runtime)})
+
+    @app.page("/metrics")
+    async def metrics(web: View, request: Request) -> Response:
+        return web.bytes(
+            generate_latest(processor.metrics.registry), content_type=CONTENT_TYPE_LATEST
+        )
+
+
+def _lag(runtime: Runtime) -> dict[str, int]:
+    """Unread records per assigned input topic-partition, as far as the consumer knows."""
+    lags: dict[str, int] = {}
+    topics = set(runtime.processor.topics.values())
+    for tp in runtime.app.consumer.assignment():
+        if tp.topic in topics:
+            last = runtime.processor.last_offset(tp.topic, tp.partition)
+            lag = runtime.offsets.lag(tp.topic, tp.partition, last)
+            if lag is not None:
+                lags[f"{tp.topic}/{tp.partition}"] = lag
+    return lags
+
+
+def _record_lag(runtime: Runtime) -> None:
+    gauge = runtime.processor.metrics.consumer_lag
+    for name, lag in _lag(runtime).items():
+        topic, partition = name.rsplit("/", 1)
+        gauge.labels(topic, partition).set(lag)

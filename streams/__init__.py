@@ -1,0 +1,1 @@
+"""The streaming service: Faust app, topics, tables, settings, broker and CLI."""

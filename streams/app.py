@@ -1,0 +1,197 @@
+"""The Faust application: topics, the borrower table, and the adapters the processor needs.
+
+Everything Faust-specific that is not an agent lives here, built from one
+:class:`~streams.settings.Settings` so tests can run many isolated apps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.types import TP
+
+from domain.events import TierChange
+from domain.policy import TierPolicy, load_policy
+from schemas.dead_letters import encode_dead_letter
+from schemas.tier_changes import encode_tier_change, tier_change_headers
+from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
+from streams.settings import Settings
+
+TIER_CHANGES = "tier-changes"
+DEAD_LETTERS = "dead-letters"
+BORROWER_TABLE = "borrowers"
+
+
+class BorrowerTable(faust.Table):
+    """Borrower states as raw bytes, written to an explicit changelog partition.
+
+    Faust's own ``table[key] = value`` picks the partition of the event being
+    processed *now*; the processor writes in batches, long after that event,
+    so it names the partition itself. The processor is told when partitions
+    are recovered (to rebuild aging schedules) and revoked (to drop caches).
+    """
+
+    processor: TieringProcessor | None = None
+
+    def save(self, key: bytes, value: bytes, partition: int) -> None:
+        self.data[key] = value
+        self.send_changelog(partition, key, value, key_serializer="raw", value_serializer="raw")
+
+    async def on_rebalance(
+        self,
+        assigned: set[TP],
+        revoked: set[TP],
+        newly_assigned: set[TP],
+        generation_id: int = 0,
+    ) -> None:
+        await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
+        if self.processor is not None:
+            self.processor.revoke({tp.partition for tp in revoked})
+
+    async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
+        await super().on_recovery_completed(active_tps, standby_tps)
+        if self.processor is not None:
+            self.processor.assign({tp.partition for tp in active_tps})
+
+
+@dataclass(slots=True)
+class _TableStore:
+    table: BorrowerTable
+
+    def load(self, borrower_id: str) -> bytes | None:
+        return self.table.data.get(borrower_id.encode())
+
+    def save(self, borrower_id: str, value: bytes, partition: int) -> None:
+        self.table.save(borrower_id.encode(), value, partition)
+
+    def scan(self) -> Iterable[tuple[str, bytes]]:
+        return ((key.decode(), value) for key, value in self.table.data.items())
+
+
+@dataclass(slots=True)
+class _TopicOutputs:
+    tier_changes: faust.TopicT
+    dead_letters: faust.TopicT
+    ce_source: str
+
+    def tier_change(self, change: TierChange) -> Awaitable[object]:
+        return self.tier_changes.send_soon(
+            key=change.borrower_id.encode(),
+            value=encode_tier_change(change),
+            headers=tier_change_headers(change, self.ce_source),
+        )
+
+    def dead_letter(self, record: InputRecord, error: Exception) -> Awaitable[object]:
+        return self.dead_letters.send_soon(
+            key=record.key,
+            value=encode_dead_letter(
+                source_topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value,
+                error=error,
+                at=datetime.now(UTC),
+            ),
+        )
+
+
+@dataclass(slots=True)
+class _ConsumerOffsets:
+    app: faust.App
+
+    def lag(self, topic: str, partition: int, last_offset: int | None) -> int | None:
+        """Records of the topic-partition not yet delivered, or None while unknown."""
+        consumer = self.app.consumer
+        tp = TP(topic, partition)
+        highwater = consumer.highwater(tp)
+        if highwater is None:
+            return None
+        if last_offset is not None:
+            return max(0, highwater - (last_offset + 1))
+        # Nothing delivered since assignment: compare with where reading
+        # started. Faust keeps the committed position privately; without it,
+        # assume the log starts at 0 (the safe side: the merge waits max_idle).
+        committed = consumer._committed_offset.get(tp)
+        return max(0, highwater - (committed or 0))
+
+    def caught_up(self, topic: str, partition: int, last_offset: int | None) -> bool:
+        return self.lag(topic, partition, last_offset) == 0
+
+
+@dataclass(slots=True)
+class Runtime:
+    """The wired service: what the agents and the CLI need to reach."""
+
+    settings: Settings
+    app: faust.App
+    policy: TierPolicy
+    inputs: faust.TopicT
+    tier_changes: faust.TopicT
+    dead_letters: faust.TopicT
+    table: BorrowerTable
+    offsets: _ConsumerOffsets
+    processor: TieringProcessor
+
+
+def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
+    """Build the Faust app, its topics and table, and the processor, from settings."""
+    policy = load_policy(settings.policy)
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        store=settings.store,
+        datadir=settings.data_dir,
+        autodiscover=False,
+        topic_partitions=settings.partitions,
+        topic_allow_declare=True,
+        topic_replication_factor=settings.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        processing_guarantee="at_least_once",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        web_enabled=True,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        web_in_thread=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        **faust_overrides,
+    )
+    topics: dict[InputKind, str] = {kind: settings.topic(kind) for kind in INPUT_KINDS}
+    inputs = app.topic(*topics.values(), key_type=bytes, value_type=bytes)
+    tier_changes = app.topic(settings.topic(TIER_CHANGES), key_type=bytes, value_type=bytes)
+    dead_letters = app.topic(settings.topic(DEAD_LETTERS), key_type=bytes, value_type=bytes)
+    table = app.tables.add(
+        BorrowerTable(
+            app,
+            name=BORROWER_TABLE,
+            beacon=app.tables.beacon,
+            partitions=settings.partitions,
+            schema=faust.Schema(
+                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+            ),
+            help="Borrower delinquency state, one JSON document per borrower",
+        )
+    )
+    offsets = _ConsumerOffsets(app)
+    processor = TieringProcessor(
+        policy=policy,
+        outputs=_TopicOutputs(tier_changes, dead_letters, settings.ce_source),
+        table=_TableStore(table),
+        offsets=offsets,
+        topics=topics,
+        clock=settings.clock,
+        max_idle_s=settings.max_idle_ms / 1000,
+        max_record_bytes=settings.max_record_bytes,
+    )
+    table.processor = processor
+    return Runtime(
+        settings, app, policy, inputs, tier_changes, dead_letters, table, offsets, processor
+    )

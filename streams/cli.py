@@ -1,0 +1,109 @@
+"""``arrears``: the one command operators and developers run.
+
+Subcommands: ``broker`` (embedded Tansu broker), ``worker`` (the tiering
+service), ``demo`` (broker, simulated portfolio and worker with a live view),
+``settings`` (every ``ARREARS_*`` variable with its value and meaning).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from domain.errors import PolicyError
+from streams.broker import BrokerError, EmbeddedBroker
+from streams.preflight import PreflightError, ensure_topics
+from streams.settings import Settings, SettingsError, describe
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="arrears", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    broker = commands.add_parser("broker", help="run the embedded in-memory Kafka broker")
+    broker.add_argument("--host", default="127.0.0.1")
+    broker.add_argument("--port", type=int, default=9092)
+
+    commands.add_parser("worker", help="run the tiering worker (settings from ARREARS_*)")
+
+    demo = commands.add_parser("demo", help="broker + simulated portfolio + worker, live view")
+    demo.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    demo.add_argument("--borrowers", type=int, default=3000)
+    demo.add_argument("--rate", type=float, default=400.0, help="input events per second")
+    demo.add_argument("--seed", type=int, default=7)
+
+    commands.add_parser("settings", help="show every ARREARS_* setting")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "broker":
+            return _broker(args.host, args.port)
+        if args.command == "settings":
+            return _settings()
+        settings = Settings.from_env()
+        if args.command == "worker":
+            return run_worker(settings)
+        from streams.demo import run_demo
+
+        return run_demo(settings, args)
+    except (SettingsError, PolicyError, PreflightError, BrokerError) as error:
+        print(f"arrears: {error}", file=sys.stderr)
+        return 2
+
+
+def _broker(host: str, port: int) -> int:
+    broker = EmbeddedBroker(host=host, port=port, quiet=False).start()
+    signal.signal(signal.SIGTERM, lambda *_: broker.stop())
+    print(f"embedded broker on {broker.url} (memory only; Ctrl-C stops it)", file=sys.stderr)
+    try:
+        return broker.wait()
+    except KeyboardInterrupt:
+        broker.stop()
+        return 0
+
+
+def run_worker(settings: Settings) -> int:
+    """Check the topics, then run the Faust worker until it is stopped."""
+    from faust import Worker
+
+    from agents.tiering import install
+    from streams.app import create_app
+    from streams.logs import configure
+
+    configure(settings.log_level, settings.log_format)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(ensure_topics(settings))
+    finally:
+        loop.close()
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    runtime = create_app(settings)
+    install(runtime)
+    worker = Worker(
+        runtime.app,
+        loglevel=settings.log_level,
+        override_logging=False,
+        redirect_stdouts=False,
+        quiet=True,
+    )
+    worker.execute_from_commandline()
+    return 0
+
+
+def _settings() -> int:
+    try:
+        current = Settings.from_env()
+    except SettingsError as error:
+        print(f"arrears: {error}", file=sys.stderr)
+        return 2
+    for variable, default, meaning in describe():
+        value = getattr(current, variable.removeprefix("ARREARS_").lower())
+        print(f"{variable}={value}  (default {default})\n    {meaning}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

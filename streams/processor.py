@@ -1,0 +1,349 @@
+"""The tiering pipeline between consumer and producer, free of Faust.
+
+Records come in through :meth:`TieringProcessor.offer`; bad ones become dead
+letters at once, good ones wait in their partition's event-time merge, are
+applied to the borrower's state in that order, and every tier change they cause
+is published straight away. Borrowers that cross a boundary by aging alone are
+found through each partition's :class:`~streams.schedule.AgingSchedule`, by the
+wall clock (:meth:`tick`) or by stream time, per the configured clock.
+
+Delivery is at least once, and :meth:`flush` keeps one ordering so that a
+crash can only ever cause re-sends, never losses:
+
+1. wait until every tier change and dead letter of the batch is acknowledged
+   by the broker,
+2. then write the changed borrower states to the table (its changelog),
+3. then acknowledge the input records, letting the consumer commit them.
+
+A crash after 1 replays inputs whose outputs were already sent: the domain is
+deterministic, so the replay sends the same tier changes with the same event
+ids, which subscribers drop. A crash after 2 replays inputs the state already
+remembers, which the domain ignores as duplicates. Nothing is ever committed
+before its effects are durable (Faust flushes the producer before committing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+import orjson
+import structlog
+
+from domain.borrower import BorrowerState
+from domain.errors import DomainError
+from domain.events import InputEvent, TierChange
+from domain.policy import TierPolicy
+from schemas.codec import decode_missed_payment, decode_payment
+from schemas.errors import InvalidRecord
+from streams.cache import StateCache
+from streams.merge import PartitionMerger
+from streams.metrics import Metrics
+from streams.schedule import AgingSchedule
+
+log = structlog.get_logger(__name__)
+
+InputKind = Literal["payments", "missed-payments"]
+INPUT_KINDS: tuple[InputKind, ...] = ("payments", "missed-payments")
+_DECODERS = {"payments": decode_payment, "missed-payments": decode_missed_payment}
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    """One consumed record and how to acknowledge it once it is fully handled."""
+
+    kind: InputKind
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    ack: Callable[[], object]
+
+
+class Outputs(Protocol):
+    """Where results go; each call returns an awaitable that resolves once delivered."""
+
+    def tier_change(self, change: TierChange) -> Awaitable[object]: ...
+
+    def dead_letter(self, record: InputRecord, error: Exception) -> Awaitable[object]: ...
+
+
+class StateTable(Protocol):
+    """Durable borrower state: a table whose changelog is partitioned like the inputs."""
+
+    def load(self, borrower_id: str) -> bytes | None: ...
+
+    def save(self, borrower_id: str, value: bytes, partition: int) -> None: ...
+
+    def scan(self) -> Iterable[tuple[str, bytes]]: ...
+
+
+class Offsets(Protocol):
+    """The consumer's view of how far each input topic-partition has been read."""
+
+    def caught_up(self, topic: str, partition: int, last_offset: int | None) -> bool: ...
+
+
+def encode_state(state: BorrowerState, partition: int) -> bytes:
+    """Table value: the borrower's state plus the input partition it belongs to."""
+    return orjson.dumps({"partition": partition, "state": state.to_dict()})
+
+
+def decode_state(value: bytes) -> tuple[BorrowerState, int]:
+    envelope = orjson.loads(value)
+    return BorrowerState.from_dict(envelope["state"]), envelope["partition"]
+
+
+@dataclass(slots=True)
+class _PartitionState:
+    merger: PartitionMerger[tuple[InputRecord, InputEvent]]
+    schedule: AgingSchedule = field(default_factory=AgingSchedule)
+    last_offsets: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class TieringProcessor:
+    """Applies input records to borrower states and publishes the tier changes they cause."""
+
+    policy: TierPolicy
+    outputs: Outputs
+    table: StateTable
+    offsets: Offsets
+    topics: dict[InputKind, str]
+    clock: Literal["wall", "event"] = "wall"
+    max_idle_s: float = 0.2
+    max_record_bytes: int = 65536
+    cache_capacity: int = 100_000
+    metrics: Metrics = field(default_factory=Metrics)
+    monotonic: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        self.cache: StateCache[BorrowerState] = StateCache(self.cache_capacity)
+        self._partitions: dict[int, _PartitionState] = {}
+        self._scheduled_partitions: set[int] = set()
+        self._futures: list[Awaitable[object]] = []
+        self._acks: list[Callable[[], object]] = []
+        self._flush_lock = asyncio.Lock()
+
+    # -- input -------------------------------------------------------------
+
+    def offer(self, record: InputRecord) -> None:
+        """Take one consumed record: dead-letter it, or buffer it for the merge."""
+        self.metrics.events_in.labels(record.kind).inc()
+        part = self._partition(record.partition)
+        part.last_offsets[record.kind] = record.offset
+        try:
+            event = _DECODERS[record.kind](
+                record.value, record.key, max_bytes=self.max_record_bytes
+            )
+        except InvalidRecord as error:
+            self._dead_letter(record, error)
+            return
+        part.merger.push(
+            record.kind,
+            event_time=event.event_time.timestamp(),
+            item=(record, event),
+            now=self.monotonic(),
+        )
+        self._release(record.partition, part)
+
+    def tick(self) -> None:
+        """Release merge buffers whose wait has run out; with the wall clock, age borrowers."""
+        for partition, part in list(self._partitions.items()):
+            self._release(partition, part)
+            if self.clock == "wall":
+                self._age(partition, part, self.wall_clock())
+        self.metrics.buffered.set(sum(len(p.merger) for p in self._partitions.values()))
+        self.metrics.cached_borrowers.set(len(self.cache))
+        self.metrics.scheduled_borrowers.set(
+            sum(len(p.schedule) for p in self._partitions.values())
+        )
+
+    def last_offset(self, topic: str, partition: int) -> int | None:
+        """Offset of the last record delivered from ``topic``/``partition``, if any."""
+        part = self._partitions.get(partition)
+        kind = next((k for k, t in self.topics.items() if t == topic), None)
+        return None if part is None or kind is None else part.last_offsets.get(kind)
+
+    @property
+    def pending(self) -> int:
+        """Acknowledgements waiting for the next flush."""
+        return len(self._acks)
+
+    # -- partition lifecycle -------------------------------------------------
+
+    def assign(self, partitions: Iterable[int]) -> None:
+        """Own ``partitions``: rebuild their aging schedules from the table.
+
+        Called once the table has been restored from its changelog, so every
+        borrower of the partition is visible and none goes unaged after a
+        restart or a rebalance.
+        """
+        fresh = set(partitions) - self._scheduled_partitions
+        if not fresh:
+            return
+        schedules = {p: self._partition(p).schedule for p in fresh}
+        for borrower_id, value in self.table.scan():
+            state, partition = decode_state(value)
+            if partition in schedules:
+                schedules[partition].set(borrower_id, _posix(state.next_boundary(self.policy)))
+        self._scheduled_partitions |= fresh
+        log.info(
+            "partitions assigned",
+            partitions=sorted(fresh),
+            scheduled_borrowers=sum(len(s) for s in schedules.values()),
+        )
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        """Stop owning ``partitions``: drop their buffers, schedules and cached state.
+
+        Their unacknowledged inputs are re-read by the new owner, which rebuilds
+        the same state from the changelog and replays them.
+        """
+        gone = set(partitions) & set(self._partitions)
+        for partition in gone:
+            del self._partitions[partition]
+        self._scheduled_partitions -= gone
+        self.cache.drop_partitions(gone)
+        if gone:
+            log.info("partitions revoked", partitions=sorted(gone))
+
+    # -- durability ----------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Confirm outputs, then write state, then acknowledge inputs (see module doc)."""
+        async with self._flush_lock:
+            if not self._acks and not self._futures and not self.cache.dirty_count:
+                return
+            started = time.perf_counter()
+            snapshots = [
+                (borrower_id, encode_state(state, partition), partition)
+                for borrower_id, state, partition in self.cache.take_dirty()
+            ]
+            futures, self._futures = self._futures, []
+            acks, self._acks = self._acks, []
+            if futures:
+                await asyncio.gather(*futures)
+            for borrower_id, value, partition in snapshots:
+                if partition in self._partitions:
+                    self.table.save(borrower_id, value, partition)
+            for ack in acks:
+                ack()
+            self.metrics.flushed_states.inc(len(snapshots))
+            self.metrics.flush_seconds.observe(time.perf_counter() - started)
+
+    # -- status --------------------------------------------------------------
+
+    def status(self) -> dict[str, object]:
+        """What an operator needs to see per partition, JSON-ready."""
+        return {
+            "policy": {"name": self.policy.name, "version": self.policy.version},
+            "clock": self.clock,
+            "cached_borrowers": len(self.cache),
+            "pending_acks": len(self._acks),
+            "partitions": {
+                str(p): {
+                    "buffered": len(part.merger),
+                    "stream_time": _iso(part.merger.stream_time),
+                    "scheduled_borrowers": len(part.schedule),
+                    "next_aging_at": _iso(part.schedule.next_instant()),
+                    "last_offsets": part.last_offsets,
+                }
+                for p, part in sorted(self._partitions.items())
+            },
+        }
+
+    # -- internals -----------------------------------------------------------
+
+    def _partition(self, partition: int) -> _PartitionState:
+        part = self._partitions.get(partition)
+        if part is None:
+            part = _PartitionState(PartitionMerger(INPUT_KINDS, self.max_idle_s))
+            self._partitions[partition] = part
+        return part
+
+    def _release(self, partition: int, part: _PartitionState) -> None:
+        def caught_up(kind: object) -> bool:
+            topic = self.topics[kind]  # type: ignore[index]
+            return self.offsets.caught_up(topic, partition, part.last_offsets.get(kind))  # type: ignore[arg-type]
+
+        released = part.merger.release(now=self.monotonic(), caught_up=caught_up)
+        for record, event in released:
+            self._apply(record, event, part)
+        if released:
+            self.metrics.stream_time.labels(str(partition)).set(part.merger.stream_time)
+            if self.clock == "event":
+                self._age(partition, part, part.merger.stream_time)
+
+    def _apply(self, record: InputRecord, event: InputEvent, part: _PartitionState) -> None:
+        state = self._state(event.borrower_id)
+        try:
+            applied = state.apply(event, self.policy)
+        except DomainError as error:
+            self._dead_letter(record, error)
+            return
+        self._acks.append(record.ack)
+        if applied.duplicate:
+            self.metrics.duplicates.inc()
+            return
+        self.metrics.events_applied.labels(record.kind).inc()
+        if any("late" in change.reasons for change in applied.changes):
+            self.metrics.late.inc()
+        self._publish(applied.changes)
+        self.cache.put(event.borrower_id, state, partition=record.partition)
+        part.schedule.set(event.borrower_id, _posix(state.next_boundary(self.policy)))
+
+    def _age(self, partition: int, part: _PartitionState, now_posix: float) -> None:
+        due = part.schedule.pop_due(now_posix)
+        if not due:
+            return
+        now = datetime.fromtimestamp(now_posix, UTC)
+        for borrower_id in due:
+            state = self._state(borrower_id)
+            changes = state.advance_to(now, self.policy)
+            self.metrics.aging_steps.inc(len(changes))
+            self._publish(changes)
+            self.cache.put(borrower_id, state, partition=partition)
+            part.schedule.set(borrower_id, _posix(state.next_boundary(self.policy)))
+
+    def _state(self, borrower_id: str) -> BorrowerState:
+        state = self.cache.get(borrower_id)
+        if state is not None:
+            return state
+        stored = self.table.load(borrower_id)
+        return decode_state(stored)[0] if stored is not None else BorrowerState.new(borrower_id)
+
+    def _publish(self, changes: list[TierChange]) -> None:
+        for change in changes:
+            self._futures.append(self.outputs.tier_change(change))
+            self.metrics.tier_changes.labels(change.direction, str(change.tier)).inc()
+
+    def _dead_letter(self, record: InputRecord, error: Exception) -> None:
+        code = getattr(error, "code", "internal_error")
+        log.warning(
+            "dead letter",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=code,
+            error=str(error),
+        )
+        self.metrics.dead_letters.labels(code).inc()
+        self._futures.append(self.outputs.dead_letter(record, error))
+        self._acks.append(record.ack)
+
+
+def _posix(instant: datetime | None) -> float | None:
+    return None if instant is None else instant.timestamp()
+
+
+def _iso(posix: float | None) -> str | None:
+    if posix is None or posix == float("-inf"):
+        return None
+    return datetime.fromtimestamp(posix, UTC).isoformat()

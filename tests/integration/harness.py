@@ -1,0 +1,149 @@
+"""Real-broker test harness: an embedded Tansu broker, worker processes, plain Kafka clients.
+
+Nothing here mocks Kafka: inputs are produced and outputs consumed with
+aiokafka over TCP, and the worker runs as its own ``arrears worker`` process
+so that it can be SIGKILLed like a crashed pod.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from streams.broker import EmbeddedBroker, free_port
+from streams.settings import Settings
+
+FAST_GROUP_SETTINGS = {
+    "ARREARS_SESSION_TIMEOUT_S": "6",
+    "ARREARS_HEARTBEAT_INTERVAL_S": "0.5",
+    "ARREARS_REBALANCE_TIMEOUT_S": "6",
+}
+
+
+def worker_env(broker: EmbeddedBroker, tmp: Path, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARREARS_")}
+    env |= FAST_GROUP_SETTINGS
+    env |= {
+        "ARREARS_BROKER_URL": broker.url,
+        "ARREARS_APP_ID": "arrears-test",
+        "ARREARS_PARTITIONS": "4",
+        "ARREARS_CLOCK": "event",
+        "ARREARS_FLUSH_INTERVAL_MS": "50",
+        "ARREARS_WEB_PORT": str(free_port()),
+        "ARREARS_DATA_DIR": str(tmp / "worker-data"),
+        "ARREARS_LOG_LEVEL": "info",
+        "ARREARS_LOG_FORMAT": "json",
+    }
+    env |= overrides
+    return env
+
+
+@dataclass
+class WorkerProcess:
+    """``arrears worker`` as a child process with its log in a file."""
+
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> WorkerProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no final commit, like a crashed machine."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def settings_for(env: dict[str, str]) -> Settings:
+    return Settings.from_env(env)
+
+
+async def produce(bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes | None]]) -> int:
+    """Send ``(topic, key, value)`` records with the default (murmur2) partitioner."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    await producer.start()
+    sent = 0
+    try:
+        batch = []
+        for topic, key, value in records:
+            batch.append(await producer.send(topic, value=value, key=key))
+            sent += 1
+            if len(batch) >= 2000:
+                await asyncio.gather(*batch)
+                batch.clear()
+        await asyncio.gather(*batch)
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def consume(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: int | None = None,
+    idle_s: float = 3.0,
+    timeout_s: float = 120.0,
+) -> list[ConsumerRecord]:
+    """Read ``topic`` from the beginning until ``until`` records arrived (or, with
+    ``until=None``, until nothing new came for ``idle_s``), failing after ``timeout_s``."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    deadline = time.monotonic() + timeout_s
+    last_new = time.monotonic()
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=200)
+            for batch in batches.values():
+                records.extend(batch)
+                last_new = time.monotonic()
+            if until is not None and len(records) >= until:
+                return records
+            if until is None and records and time.monotonic() - last_new > idle_s:
+                return records
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{topic}: {len(records)} records after {timeout_s}s, wanted {until}"
+                )
+    finally:
+        await consumer.stop()
