@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 from faust.web import Request, Response, View
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from streams.app import Runtime
 from streams.processor import InputKind, InputRecord
@@ -47,8 +47,10 @@ def install(runtime: Runtime) -> None:
 
     @app.page("/metrics")
     async def metrics(web: View, request: Request) -> Response:
+        # Prometheus text format 0.0.4; aiohttp adds the charset itself.
         return web.bytes(
-            generate_latest(processor.metrics.registry), content_type=CONTENT_TYPE_LATEST
+            generate_latest(processor.metrics.registry),
+            content_type="text/plain; version=0.0.4",
         )
 
 

@@ -16,8 +16,7 @@ from faust.types import TP
 
 from domain.events import TierChange
 from domain.policy import TierPolicy, load_policy
-from schemas.dead_letters import encode_dead_letter
-from schemas.tier_changes import encode_tier_change, tier_change_headers
+from schemas.codec import encode_dead_letter, encode_tier_change, tier_change_headers
 from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
 from streams.settings import Settings
 
@@ -174,9 +173,10 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
             name=BORROWER_TABLE,
             beacon=app.tables.beacon,
             partitions=settings.partitions,
-            schema=faust.Schema(
-                key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-            ),
+            # bytes in and out ("raw"): the processor encodes state itself, and
+            # recovery must hand back exactly what was written.
+            key_type=bytes,
+            value_type=bytes,
             help="Borrower delinquency state, one JSON document per borrower",
         )
     )

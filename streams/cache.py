@@ -5,6 +5,10 @@ measured at about a third of the bare agent's rate. Like Kafka Streams' record
 cache, state is kept decoded in memory, mutated in place, and written once per
 flush however many events touched it. Clean entries are evicted least recently
 used first so a RocksDB-backed table is not mirrored whole in memory.
+
+A state taken for flushing stays pinned until :meth:`StateCache.saved` says it
+reached the table: evicting it earlier would make the next event for that
+borrower reread an older state from the table and lose history.
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ class StateCache(Generic[S]):
     >>> cache: StateCache[dict] = StateCache(capacity=2)
     >>> cache.put("b1", {"n": 1}, partition=0)
     >>> cache.put("b2", {"n": 2}, partition=1)
-    >>> sorted(borrower for borrower, _, _ in cache.take_dirty())
+    >>> taken = cache.take_dirty()
+    >>> sorted(borrower for borrower, _, _ in taken)
     ['b1', 'b2']
+    >>> cache.saved([borrower for borrower, _, _ in taken])
     >>> cache.put("b3", {"n": 3}, partition=0)   # b1 is clean and oldest: evicted
     >>> cache.get("b1") is None, cache.get("b2")
     (True, {'n': 2})
@@ -42,6 +48,7 @@ class StateCache(Generic[S]):
         self.capacity = capacity
         self._entries: OrderedDict[str, _Entry[S]] = OrderedDict()
         self._dirty: set[str] = set()
+        self._in_flight: set[str] = set()
 
     def get(self, borrower_id: str) -> S | None:
         entry = self._entries.get(borrower_id)
@@ -58,17 +65,27 @@ class StateCache(Generic[S]):
         self._evict()
 
     def take_dirty(self) -> list[tuple[str, S, int]]:
-        """Return ``(borrower, state, partition)`` for every changed entry and mark all clean."""
+        """Return ``(borrower, state, partition)`` for every changed entry.
+
+        The entries count as clean from now on but stay pinned (not evictable)
+        until :meth:`saved` is called for them.
+        """
         taken = [(b, self._entries[b].state, self._entries[b].partition) for b in self._dirty]
+        self._in_flight |= self._dirty
         self._dirty.clear()
-        self._evict()
         return taken
+
+    def saved(self, borrower_ids: list[str]) -> None:
+        """Unpin states taken by :meth:`take_dirty` once they are in the table."""
+        self._in_flight.difference_update(borrower_ids)
+        self._evict()
 
     def drop_partitions(self, partitions: set[int]) -> None:
         """Forget entries of partitions this worker no longer owns, dirty or not."""
         for borrower_id in [b for b, e in self._entries.items() if e.partition in partitions]:
             del self._entries[borrower_id]
             self._dirty.discard(borrower_id)
+            self._in_flight.discard(borrower_id)
 
     def items(self, predicate: Callable[[int], bool]) -> Iterator[tuple[str, S]]:
         return ((b, e.state) for b, e in self._entries.items() if predicate(e.partition))
@@ -81,13 +98,14 @@ class StateCache(Generic[S]):
         return len(self._entries)
 
     def _evict(self) -> None:
-        # Dirty entries met at the old end are rotated, not evicted: they must
-        # reach the table first. Usually the oldest entry is clean, so O(1).
+        # Dirty and in-flight entries met at the old end are rotated, not
+        # evicted: they must reach the table first. Usually the oldest entry is
+        # clean, so this is O(1).
         attempts = len(self._entries)
         while len(self._entries) > self.capacity and attempts > 0:
             attempts -= 1
             borrower_id = next(iter(self._entries))
-            if borrower_id in self._dirty:
+            if borrower_id in self._dirty or borrower_id in self._in_flight:
                 self._entries.move_to_end(borrower_id)
             else:
                 del self._entries[borrower_id]

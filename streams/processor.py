@@ -38,7 +38,7 @@ from domain.borrower import BorrowerState
 from domain.errors import DomainError
 from domain.events import InputEvent, TierChange
 from domain.policy import TierPolicy
-from schemas.codec import decode_missed_payment, decode_payment
+from schemas.codec import INPUT_DECODERS
 from schemas.errors import InvalidRecord
 from streams.cache import StateCache
 from streams.merge import PartitionMerger
@@ -49,7 +49,6 @@ log = structlog.get_logger(__name__)
 
 InputKind = Literal["payments", "missed-payments"]
 INPUT_KINDS: tuple[InputKind, ...] = ("payments", "missed-payments")
-_DECODERS = {"payments": decode_payment, "missed-payments": decode_missed_payment}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +127,7 @@ class TieringProcessor:
         self._partitions: dict[int, _PartitionState] = {}
         self._scheduled_partitions: set[int] = set()
         self._futures: list[Awaitable[object]] = []
-        self._acks: list[Callable[[], object]] = []
+        self._acks: list[tuple[int, Callable[[], object]]] = []
         self._flush_lock = asyncio.Lock()
 
     # -- input -------------------------------------------------------------
@@ -139,7 +138,7 @@ class TieringProcessor:
         part = self._partition(record.partition)
         part.last_offsets[record.kind] = record.offset
         try:
-            event = _DECODERS[record.kind](
+            event = INPUT_DECODERS[record.kind](
                 record.value, record.key, max_bytes=self.max_record_bytes
             )
         except InvalidRecord as error:
@@ -191,8 +190,10 @@ class TieringProcessor:
         schedules = {p: self._partition(p).schedule for p in fresh}
         for borrower_id, value in self.table.scan():
             state, partition = decode_state(value)
+            cached = self.cache.get(borrower_id)  # newer than the table, if present
             if partition in schedules:
-                schedules[partition].set(borrower_id, _posix(state.next_boundary(self.policy)))
+                current = state if cached is None else cached
+                schedules[partition].set(borrower_id, _posix(current.next_boundary(self.policy)))
         self._scheduled_partitions |= fresh
         log.info(
             "partitions assigned",
@@ -201,15 +202,17 @@ class TieringProcessor:
         )
 
     def revoke(self, partitions: Iterable[int]) -> None:
-        """Stop owning ``partitions``: drop their buffers, schedules and cached state.
+        """Stop owning ``partitions``: drop their buffers, schedules, cached state and acks.
 
-        Their unacknowledged inputs are re-read by the new owner, which rebuilds
-        the same state from the changelog and replays them.
+        Inputs whose state is dropped here are never acknowledged, so the new
+        owner re-reads them, rebuilds the same state from the changelog and
+        replays them (re-sending identical tier changes at worst).
         """
         gone = set(partitions) & set(self._partitions)
         for partition in gone:
             del self._partitions[partition]
         self._scheduled_partitions -= gone
+        self._acks = [(p, ack) for p, ack in self._acks if p not in gone]
         self.cache.drop_partitions(gone)
         if gone:
             log.info("partitions revoked", partitions=sorted(gone))
@@ -233,8 +236,10 @@ class TieringProcessor:
             for borrower_id, value, partition in snapshots:
                 if partition in self._partitions:
                     self.table.save(borrower_id, value, partition)
-            for ack in acks:
-                ack()
+            self.cache.saved([borrower_id for borrower_id, _, _ in snapshots])
+            for partition, ack in acks:
+                if partition in self._partitions:
+                    ack()
             self.metrics.flushed_states.inc(len(snapshots))
             self.metrics.flush_seconds.observe(time.perf_counter() - started)
 
@@ -288,7 +293,7 @@ class TieringProcessor:
         except DomainError as error:
             self._dead_letter(record, error)
             return
-        self._acks.append(record.ack)
+        self._acks.append((record.partition, record.ack))
         if applied.duplicate:
             self.metrics.duplicates.inc()
             return
@@ -336,7 +341,7 @@ class TieringProcessor:
         )
         self.metrics.dead_letters.labels(code).inc()
         self._futures.append(self.outputs.dead_letter(record, error))
-        self._acks.append(record.ack)
+        self._acks.append((record.partition, record.ack))
 
 
 def _posix(instant: datetime | None) -> float | None:
