@@ -13,12 +13,14 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from streams.broker import EmbeddedBroker, free_port
 from streams.settings import Settings
@@ -145,5 +147,73 @@ async def consume(
                 raise TimeoutError(
                     f"{topic}: {len(records)} records after {timeout_s}s, wanted {until}"
                 )
+    finally:
+        await consumer.stop()
+
+
+async def status(worker: WorkerProcess) -> dict[str, object] | None:
+    """The worker's /status view, or None while it is not serving yet."""
+    url = f"http://127.0.0.1:{worker.env['ARREARS_WEB_PORT']}/status"
+
+    def fetch() -> bytes:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.read()
+
+    try:
+        return orjson.loads(await asyncio.to_thread(fetch))
+    except OSError:
+        return None
+
+
+async def wait_drained(
+    worker: WorkerProcess, *, input_partitions: int, timeout_s: float = 180
+) -> None:
+    """Wait until the worker has read every input record and flushed everything it caused."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert worker.process is not None
+        if worker.process.poll() is not None:
+            raise AssertionError(
+                f"worker exited with {worker.process.returncode}:\n{worker.log()[-3000:]}"
+            )
+        view = await status(worker)
+        if view is not None:
+            lag = view["lag"]
+            partitions = view["partitions"]
+            assert isinstance(lag, dict) and isinstance(partitions, dict)
+            if (
+                len(lag) == 2 * input_partitions
+                and not any(lag.values())
+                and view["pending_acks"] == 0
+                and all(p["buffered"] == 0 for p in partitions.values())
+            ):
+                return
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"worker not drained after {timeout_s}s; last status: {view}")
+
+
+async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord]:
+    """Every record currently in ``topic``, all partitions, read up to the end offsets."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            await consumer.topics()  # refresh metadata once
+            partitions = [
+                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[ConsumerRecord] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+        return records
     finally:
         await consumer.stop()

@@ -1,0 +1,260 @@
+"""The event-time merge of one partition's input topics (streams/merge.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.merge import PartitionMerger
+
+SOURCES = ("payments", "missed")
+NEVER = lambda source: False  # noqa: E731 -- the caught_up callbacks read best as values
+ALWAYS = lambda source: True  # noqa: E731
+
+
+def merger(max_idle: float = 0.5, sources: tuple[str, ...] = SOURCES) -> PartitionMerger[str]:
+    return PartitionMerger(sources=sources, max_idle=max_idle)
+
+
+def push(m: PartitionMerger[str], source: str, event_time: float, *, now: float = 0.0) -> None:
+    m.push(source, event_time=event_time, item=f"{source}@{event_time:g}", now=now)
+
+
+class TestConstruction:
+    @pytest.mark.parametrize(
+        ("sources", "max_idle", "complaint"),
+        [
+            ((), 0.1, "sources must be distinct and non-empty"),
+            (("a", "a"), 0.1, "sources must be distinct and non-empty"),
+            (("a", "b"), -0.001, "max_idle must be >= 0"),
+        ],
+        ids=["no sources", "repeated source", "negative wait"],
+    )
+    def test_refuses_settings_it_cannot_honour(
+        self, sources: tuple[str, ...], max_idle: float, complaint: str
+    ) -> None:
+        with pytest.raises(ValueError, match=re.escape(complaint)):
+            PartitionMerger(sources=sources, max_idle=max_idle)
+
+    def test_starts_empty_with_no_stream_time(self) -> None:
+        m = merger()
+        assert len(m) == 0
+        assert m.stream_time == float("-inf")
+        assert m.release(now=0.0, caught_up=NEVER) == []
+
+
+class TestReleaseOrder:
+    def test_releases_in_event_time_order_across_sources_when_both_have_data(self) -> None:
+        m = merger()
+        push(m, "payments", 20)
+        push(m, "payments", 40)
+        push(m, "missed", 10)
+        push(m, "missed", 30)
+        assert m.release(now=0.0, caught_up=ALWAYS) == [
+            "missed@10",
+            "payments@20",
+            "missed@30",
+            "payments@40",
+        ]
+
+    def test_stops_when_a_source_runs_dry_and_is_still_lagging(self) -> None:
+        m = merger()
+        push(m, "payments", 20)
+        push(m, "payments", 40)
+        push(m, "missed", 30)
+        assert m.release(now=0.0, caught_up=NEVER) == ["payments@20", "missed@30"]
+        assert len(m) == 1
+
+    def test_never_reorders_records_within_one_source(self) -> None:
+        m = merger()
+        for event_time in (50, 10, 30):
+            push(m, "payments", event_time)
+        assert m.release(now=0.0, caught_up=ALWAYS) == [
+            "payments@50",
+            "payments@10",
+            "payments@30",
+        ]
+
+    def test_an_out_of_order_head_holds_back_the_other_source_behind_it(self) -> None:
+        m = merger()
+        push(m, "payments", 50)
+        push(m, "payments", 10)
+        push(m, "missed", 20)
+        assert m.release(now=0.0, caught_up=ALWAYS) == ["missed@20", "payments@50", "payments@10"]
+
+    def test_ties_in_event_time_go_to_the_source_listed_first(self) -> None:
+        m = merger(sources=("payments", "missed"))
+        push(m, "missed", 10)
+        push(m, "payments", 10)
+        assert m.release(now=0.0, caught_up=ALWAYS) == ["payments@10", "missed@10"]
+
+        m = merger(sources=("missed", "payments"))
+        push(m, "payments", 10)
+        push(m, "missed", 10)
+        assert m.release(now=0.0, caught_up=ALWAYS) == ["missed@10", "payments@10"]
+
+
+class TestWaitingForALaggingSource:
+    def test_holds_while_the_other_source_is_empty_and_lagging(self) -> None:
+        m = merger(max_idle=0.5)
+        push(m, "payments", 20, now=0.0)
+        assert m.release(now=0.49, caught_up=NEVER) == []
+        assert len(m) == 1
+
+    def test_releases_at_once_when_the_empty_source_is_caught_up(self) -> None:
+        m = merger(max_idle=0.5)
+        push(m, "payments", 20, now=0.0)
+        assert m.release(now=0.0, caught_up=lambda source: source == "missed") == ["payments@20"]
+
+    def test_asks_only_about_the_empty_sources(self) -> None:
+        asked: list[str] = []
+        m = merger()
+        push(m, "payments", 20)
+
+        def caught_up(source: str) -> bool:
+            asked.append(source)
+            return True
+
+        m.release(now=0.0, caught_up=caught_up)
+        assert set(asked) == {"missed"}
+
+    def test_releases_after_max_idle_even_if_not_caught_up(self) -> None:
+        m = merger(max_idle=0.5)
+        push(m, "payments", 20, now=1.0)
+        push(m, "payments", 25, now=1.0)
+        assert m.release(now=1.5, caught_up=NEVER) == ["payments@20", "payments@25"]
+
+    def test_the_wait_is_counted_from_the_oldest_buffered_arrival(self) -> None:
+        m = merger(max_idle=0.5)
+        push(m, "payments", 20, now=1.0)
+        push(m, "payments", 25, now=1.4)
+        assert m.release(now=1.5, caught_up=NEVER) == ["payments@20"]
+        assert m.release(now=1.9, caught_up=NEVER) == ["payments@25"]
+
+    def test_with_no_wait_configured_nothing_is_held(self) -> None:
+        m = merger(max_idle=0.0)
+        push(m, "payments", 20, now=3.0)
+        assert m.release(now=3.0, caught_up=NEVER) == ["payments@20"]
+
+    def test_a_record_of_the_lagging_source_arriving_in_time_goes_first(self) -> None:
+        m = merger(max_idle=0.5)
+        push(m, "payments", 20, now=0.0)
+        assert m.release(now=0.1, caught_up=NEVER) == []
+        push(m, "missed", 10, now=0.2)
+        assert m.release(now=0.2, caught_up=NEVER) == ["missed@10"]
+        assert m.release(now=0.3, caught_up=ALWAYS) == ["payments@20"]
+
+
+class TestStreamTimeAndDrain:
+    def test_stream_time_is_the_largest_event_time_released(self) -> None:
+        m = merger()
+        push(m, "payments", 50)
+        push(m, "payments", 10)
+        m.release(now=0.0, caught_up=ALWAYS)
+        assert m.stream_time == 50
+
+    def test_buffered_records_do_not_move_stream_time(self) -> None:
+        m = merger()
+        push(m, "payments", 10)
+        m.release(now=0.0, caught_up=ALWAYS)
+        push(m, "payments", 99)
+        assert m.release(now=0.0, caught_up=NEVER) == []
+        assert m.stream_time == 10
+
+    def test_drain_returns_everything_buffered_and_leaves_the_merger_empty(self) -> None:
+        m = merger()
+        push(m, "payments", 20)
+        push(m, "missed", 10)
+        push(m, "payments", 30)
+        assert sorted(m.drain()) == ["missed@10", "payments@20", "payments@30"]
+        assert len(m) == 0
+        assert m.release(now=10.0, caught_up=ALWAYS) == []
+        assert m.stream_time == float("-inf")
+
+
+# --- Properties -----------------------------------------------------------------------
+
+THREE = ("a", "b", "c")
+pushes = st.lists(st.tuples(st.sampled_from(THREE), st.integers(0, 50)), max_size=60)
+
+
+def tagged(items: list[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """Each push as (source, event time, position in its source), a unique item."""
+    seen = dict.fromkeys(THREE, 0)
+    result = []
+    for source, event_time in items:
+        result.append((source, event_time, seen[source]))
+        seen[source] += 1
+    return result
+
+
+def filled(items: list[tuple[str, int, int]]) -> PartitionMerger[tuple[str, int, int]]:
+    m: PartitionMerger[tuple[str, int, int]] = PartitionMerger(THREE, max_idle=1.0)
+    for item in items:
+        m.push(item[0], event_time=item[1], item=item, now=0.0)
+    return m
+
+
+PROPERTY = settings(max_examples=200, deadline=None)
+
+
+class TestMergeProperties:
+    @PROPERTY
+    @given(pushes)
+    def test_with_everything_caught_up_each_record_is_released_exactly_once(
+        self, raw: list[tuple[str, int]]
+    ) -> None:
+        items = tagged(raw)
+        released = filled(items).release(now=0.0, caught_up=ALWAYS)
+        assert sorted(released) == sorted(items)
+
+    @PROPERTY
+    @given(pushes)
+    def test_each_source_keeps_its_own_order(self, raw: list[tuple[str, int]]) -> None:
+        items = tagged(raw)
+        released = filled(items).release(now=0.0, caught_up=ALWAYS)
+        for source in THREE:
+            assert [i for i in released if i[0] == source] == [i for i in items if i[0] == source]
+
+    @PROPERTY
+    @given(pushes)
+    def test_sorted_sources_merge_into_a_globally_sorted_stream(
+        self, raw: list[tuple[str, int]]
+    ) -> None:
+        items = sorted(tagged(raw), key=lambda item: item[1])  # each source now sorted too
+        released = filled(items).release(now=0.0, caught_up=ALWAYS)
+        assert [i[1] for i in released] == sorted(i[1] for i in items)
+
+    @PROPERTY
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(THREE),
+                st.integers(0, 50),
+                st.booleans(),  # release after this push?
+                st.floats(0, 0.6),  # how much monotonic time passes first
+                st.sets(st.sampled_from(THREE)),  # sources caught up at that release
+            ),
+            max_size=40,
+        )
+    )
+    def test_interleaved_pushes_and_releases_lose_and_reorder_nothing_within_a_source(
+        self, script: list[tuple[str, int, bool, float, set[str]]]
+    ) -> None:
+        items = tagged([(source, event_time) for source, event_time, *_ in script])
+        m: PartitionMerger[tuple[str, int, int]] = PartitionMerger(THREE, max_idle=0.5)
+        released: list[tuple[str, int, int]] = []
+        now = 0.0
+        for item, (_, _, release, elapsed, caught_up) in zip(items, script, strict=True):
+            now += elapsed
+            m.push(item[0], event_time=item[1], item=item, now=now)
+            if release:
+                released += m.release(now=now, caught_up=caught_up.__contains__)
+            assert m.stream_time == max((i[1] for i in released), default=float("-inf"))
+        released += m.release(now=now, caught_up=ALWAYS)
+        assert sorted(released) == sorted(items)
+        for source in THREE:
+            assert [i for i in released if i[0] == source] == [i for i in items if i[0] == source]
