@@ -3,15 +3,22 @@
 A borrower's payments and missed payments arrive on two topics, fetched in
 whatever order the consumer happens to poll them. So that fetch order cannot
 decide a borrower's history, each input partition buffers both topics and
-releases records smallest event time first, holding a record back while the
-other topic has nothing buffered yet might still send something earlier. The
-wait is bounded, as Kafka Streams bounds it with ``max.task.idle.ms``: a topic
-known to be fully read is not waited for at all, a lagging one for at most
-``max_idle`` seconds, after which the buffered records go ahead (and anything
-earlier that turns up later is handled by the domain's late-event rule).
+releases records smallest event time first, holding a record back while
+another topic has nothing buffered and might still send something earlier.
 
-Within one topic-partition records keep their offset order: the merge never
-reorders a single source, it only interleaves sources.
+The wait follows Kafka Streams' ``max.task.idle.ms`` (KIP-695):
+
+* with ``max_idle > 0`` a record waits up to ``max_idle`` for an empty topic,
+  even one fully read, because its producer may simply be a little behind;
+* past that, it still waits while the empty topic is known to hold unread
+  records on the broker (they are being fetched), for at most
+  :data:`LAGGING_WAIT_S`, so a stuck fetch cannot stall the partition;
+* with ``max_idle == 0`` only that second rule applies: no wait for producers,
+  but data already on the broker is fetched first.
+
+Anything earlier that turns up after its turn is handled by the domain's
+late-event rule. Within one topic-partition records keep their offset order:
+the merge never reorders a single source, it only interleaves sources.
 """
 
 from __future__ import annotations
@@ -22,6 +29,9 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+LAGGING_WAIT_S = 10.0
+"""Longest wait for a topic known to have unread records before going ahead without it."""
 
 
 @dataclass(slots=True)
@@ -39,12 +49,16 @@ class PartitionMerger(Generic[T]):
 
     >>> merger = PartitionMerger(sources=("payments", "missed"), max_idle=0.5)
     >>> merger.push("payments", event_time=20.0, item="pay@20", now=0.0)
-    >>> merger.release(now=0.1, caught_up=lambda source: False)  # missed may hold earlier
+    >>> merger.release(now=0.1, caught_up=lambda source: True)  # missed may still send earlier
     []
     >>> merger.push("missed", event_time=10.0, item="miss@10", now=0.2)
-    >>> merger.release(now=0.2, caught_up=lambda source: False)
+    >>> merger.release(now=0.2, caught_up=lambda source: True)
     ['miss@10']
-    >>> merger.release(now=0.3, caught_up=lambda source: True)  # missed is fully read
+    >>> merger.release(now=0.4, caught_up=lambda source: True)  # still within max_idle
+    []
+    >>> merger.release(now=0.6, caught_up=lambda source: False)  # unread missed records exist
+    []
+    >>> merger.release(now=0.7, caught_up=lambda source: True)  # waited max_idle, all read
     ['pay@20']
     """
 
@@ -72,17 +86,29 @@ class PartitionMerger(Generic[T]):
         earlier can still come from it.
         """
         released: list[T] = []
+        queues = self._queues
         while True:
-            heads = [(q[0], s) for s, q in self._queues.items() if q]
-            if not heads:
+            head: _Buffered[T] | None = None
+            head_queue: deque[_Buffered[T]] | None = None
+            oldest_arrival = float("inf")
+            starving: list[Hashable] = []
+            for source, queue in queues.items():
+                if not queue:
+                    starving.append(source)
+                    continue
+                first = queue[0]
+                oldest_arrival = min(oldest_arrival, first.arrived)
+                if head is None or first.event_time < head.event_time:
+                    head, head_queue = first, queue
+            if head is None or head_queue is None:
                 return released
-            starving = [s for s, q in self._queues.items() if not q]
-            if starving and not all(caught_up(s) for s in starving):
-                oldest_arrival = min(head.arrived for head, _ in heads)
-                if now - oldest_arrival < self.max_idle:
+            if starving:
+                waited = now - oldest_arrival
+                if waited < self.max_idle or (
+                    waited < LAGGING_WAIT_S and not all(caught_up(s) for s in starving)
+                ):
                     return released
-            head, source = min(heads, key=lambda pair: pair[0].event_time)
-            self._queues[source].popleft()
+            head_queue.popleft()
             self.stream_time = max(self.stream_time, head.event_time)
             released.append(head.item)
 

@@ -33,6 +33,7 @@ from typing import Literal, Protocol
 
 import orjson
 import structlog
+from prometheus_client import Counter, Gauge
 
 from domain.borrower import BorrowerState
 from domain.errors import DomainError
@@ -65,7 +66,12 @@ class InputRecord:
 
 
 class Outputs(Protocol):
-    """Where results go; each call returns an awaitable that resolves once delivered."""
+    """Where results go; each call returns an awaitable that resolves once delivered.
+
+    The processor schedules it at once (``asyncio.ensure_future``), so a
+    coroutine that enqueues on the producer before its first suspension keeps
+    the publication order.
+    """
 
     def tier_change(self, change: TierChange) -> Awaitable[object]: ...
 
@@ -77,7 +83,10 @@ class StateTable(Protocol):
 
     def load(self, borrower_id: str) -> bytes | None: ...
 
-    def save(self, borrower_id: str, value: bytes, partition: int) -> None: ...
+    async def save_many(self, states: list[tuple[str, bytes, int]]) -> None:
+        """Store ``(borrower, value, partition)`` locally and enqueue their changelog
+        records; the producer flush before each offset commit makes them durable."""
+        ...
 
     def scan(self) -> Iterable[tuple[str, bytes]]: ...
 
@@ -101,6 +110,7 @@ def decode_state(value: bytes) -> tuple[BorrowerState, int]:
 @dataclass(slots=True)
 class _PartitionState:
     merger: PartitionMerger[tuple[InputRecord, InputEvent]]
+    stream_time_gauge: Gauge
     schedule: AgingSchedule = field(default_factory=AgingSchedule)
     last_offsets: dict[str, int] = field(default_factory=dict)
 
@@ -129,12 +139,17 @@ class TieringProcessor:
         self._futures: list[Awaitable[object]] = []
         self._acks: list[tuple[int, Callable[[], object]]] = []
         self._flush_lock = asyncio.Lock()
+        # Labelled children resolved once: labels() per event costs more than
+        # the increment itself.
+        self._received = {k: self.metrics.events_in.labels(k) for k in INPUT_KINDS}
+        self._applied = {k: self.metrics.events_applied.labels(k) for k in INPUT_KINDS}
+        self._published: dict[tuple[str, int], Counter] = {}
 
     # -- input -------------------------------------------------------------
 
     def offer(self, record: InputRecord) -> None:
         """Take one consumed record: dead-letter it, or buffer it for the merge."""
-        self.metrics.events_in.labels(record.kind).inc()
+        self._received[record.kind].inc()
         part = self._partition(record.partition)
         part.last_offsets[record.kind] = record.offset
         try:
@@ -233,9 +248,9 @@ class TieringProcessor:
             acks, self._acks = self._acks, []
             if futures:
                 await asyncio.gather(*futures)
-            for borrower_id, value, partition in snapshots:
-                if partition in self._partitions:
-                    self.table.save(borrower_id, value, partition)
+            await self.table.save_many(
+                [snapshot for snapshot in snapshots if snapshot[2] in self._partitions]
+            )
             self.cache.saved([borrower_id for borrower_id, _, _ in snapshots])
             for partition, ack in acks:
                 if partition in self._partitions:
@@ -269,7 +284,10 @@ class TieringProcessor:
     def _partition(self, partition: int) -> _PartitionState:
         part = self._partitions.get(partition)
         if part is None:
-            part = _PartitionState(PartitionMerger(INPUT_KINDS, self.max_idle_s))
+            part = _PartitionState(
+                PartitionMerger(INPUT_KINDS, self.max_idle_s),
+                self.metrics.stream_time.labels(str(partition)),
+            )
             self._partitions[partition] = part
         return part
 
@@ -282,7 +300,7 @@ class TieringProcessor:
         for record, event in released:
             self._apply(record, event, part)
         if released:
-            self.metrics.stream_time.labels(str(partition)).set(part.merger.stream_time)
+            part.stream_time_gauge.set(part.merger.stream_time)
             if self.clock == "event":
                 self._age(partition, part, part.merger.stream_time)
 
@@ -297,7 +315,7 @@ class TieringProcessor:
         if applied.duplicate:
             self.metrics.duplicates.inc()
             return
-        self.metrics.events_applied.labels(record.kind).inc()
+        self._applied[record.kind].inc()
         if any("late" in change.reasons for change in applied.changes):
             self.metrics.late.inc()
         self._publish(applied.changes)
@@ -326,8 +344,12 @@ class TieringProcessor:
 
     def _publish(self, changes: list[TierChange]) -> None:
         for change in changes:
-            self._futures.append(self.outputs.tier_change(change))
-            self.metrics.tier_changes.labels(change.direction, str(change.tier)).inc()
+            self._futures.append(asyncio.ensure_future(self.outputs.tier_change(change)))
+            counter = self._published.get((change.direction, change.tier))
+            if counter is None:
+                counter = self.metrics.tier_changes.labels(change.direction, str(change.tier))
+                self._published[(change.direction, change.tier)] = counter
+            counter.inc()
 
     def _dead_letter(self, record: InputRecord, error: Exception) -> None:
         code = getattr(error, "code", "internal_error")
@@ -340,7 +362,7 @@ class TieringProcessor:
             error=str(error),
         )
         self.metrics.dead_letters.labels(code).inc()
-        self._futures.append(self.outputs.dead_letter(record, error))
+        self._futures.append(asyncio.ensure_future(self.outputs.dead_letter(record, error)))
         self._acks.append((record.partition, record.ack))
 
 

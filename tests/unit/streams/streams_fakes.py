@@ -122,10 +122,11 @@ class FakeTable:
     def load(self, borrower_id: str) -> bytes | None:
         return self.data.get(borrower_id)
 
-    def save(self, borrower_id: str, value: bytes, partition: int) -> None:
-        self.data[borrower_id] = value
-        self.saves.append((borrower_id, partition))
-        self.journal.append(f"saved {borrower_id}")
+    async def save_many(self, states: list[tuple[str, bytes, int]]) -> None:
+        for borrower_id, value, partition in states:
+            self.data[borrower_id] = value
+            self.saves.append((borrower_id, partition))
+            self.journal.append(f"saved {borrower_id}")
 
     def scan(self) -> Iterable[tuple[str, bytes]]:
         return list(self.data.items())
@@ -304,6 +305,7 @@ class Rig:
             "topics": TOPICS,
             "monotonic": self.monotonic,
             "wall_clock": self.wall,
+            "max_idle_s": 0.0,  # no wait for producers unless a test asks for one
         } | overrides
         return TieringProcessor(**settings)  # type: ignore[arg-type]
 

@@ -8,14 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.merge import PartitionMerger
+from streams.merge import LAGGING_WAIT_S, PartitionMerger
 
 SOURCES = ("payments", "missed")
 NEVER = lambda source: False  # noqa: E731 -- the caught_up callbacks read best as values
 ALWAYS = lambda source: True  # noqa: E731
 
 
-def merger(max_idle: float = 0.5, sources: tuple[str, ...] = SOURCES) -> PartitionMerger[str]:
+def merger(max_idle: float = 0.0, sources: tuple[str, ...] = SOURCES) -> PartitionMerger[str]:
+    """No wait for producers by default, so ordering tests release what is caught up."""
     return PartitionMerger(sources=sources, max_idle=max_idle)
 
 
@@ -104,8 +105,18 @@ class TestWaitingForALaggingSource:
         assert m.release(now=0.49, caught_up=NEVER) == []
         assert len(m) == 1
 
-    def test_releases_at_once_when_the_empty_source_is_caught_up(self) -> None:
+    def test_waits_max_idle_for_producers_even_when_the_empty_source_is_fully_read(
+        self,
+    ) -> None:
         m = merger(max_idle=0.5)
+        push(m, "payments", 20, now=0.0)
+        assert m.release(now=0.49, caught_up=ALWAYS) == []
+        assert m.release(now=0.5, caught_up=ALWAYS) == ["payments@20"]
+
+    def test_with_no_wait_for_producers_releases_at_once_when_the_empty_source_is_read(
+        self,
+    ) -> None:
+        m = merger(max_idle=0.0)
         push(m, "payments", 20, now=0.0)
         assert m.release(now=0.0, caught_up=lambda source: source == "missed") == ["payments@20"]
 
@@ -121,23 +132,31 @@ class TestWaitingForALaggingSource:
         m.release(now=0.0, caught_up=caught_up)
         assert set(asked) == {"missed"}
 
-    def test_releases_after_max_idle_even_if_not_caught_up(self) -> None:
+    def test_keeps_waiting_past_max_idle_while_the_empty_source_has_unread_records(
+        self,
+    ) -> None:
+        m = merger(max_idle=0.5)
+        push(m, "payments", 20, now=1.0)
+        assert m.release(now=1.5, caught_up=NEVER) == []
+        assert m.release(now=1.5, caught_up=ALWAYS) == ["payments@20"]
+
+    def test_a_stuck_fetch_holds_the_partition_for_at_most_the_lagging_wait(self) -> None:
         m = merger(max_idle=0.5)
         push(m, "payments", 20, now=1.0)
         push(m, "payments", 25, now=1.0)
-        assert m.release(now=1.5, caught_up=NEVER) == ["payments@20", "payments@25"]
+        assert m.release(now=1.0 + LAGGING_WAIT_S - 0.01, caught_up=NEVER) == []
+        assert m.release(now=1.0 + LAGGING_WAIT_S, caught_up=NEVER) == [
+            "payments@20",
+            "payments@25",
+        ]
 
     def test_the_wait_is_counted_from_the_oldest_buffered_arrival(self) -> None:
         m = merger(max_idle=0.5)
         push(m, "payments", 20, now=1.0)
         push(m, "payments", 25, now=1.4)
-        assert m.release(now=1.5, caught_up=NEVER) == ["payments@20"]
-        assert m.release(now=1.9, caught_up=NEVER) == ["payments@25"]
-
-    def test_with_no_wait_configured_nothing_is_held(self) -> None:
-        m = merger(max_idle=0.0)
-        push(m, "payments", 20, now=3.0)
-        assert m.release(now=3.0, caught_up=NEVER) == ["payments@20"]
+        assert m.release(now=1.5, caught_up=ALWAYS) == ["payments@20"]
+        assert m.release(now=1.89, caught_up=ALWAYS) == []
+        assert m.release(now=1.9, caught_up=ALWAYS) == ["payments@25"]
 
     def test_a_record_of_the_lagging_source_arriving_in_time_goes_first(self) -> None:
         m = merger(max_idle=0.5)
@@ -145,7 +164,7 @@ class TestWaitingForALaggingSource:
         assert m.release(now=0.1, caught_up=NEVER) == []
         push(m, "missed", 10, now=0.2)
         assert m.release(now=0.2, caught_up=NEVER) == ["missed@10"]
-        assert m.release(now=0.3, caught_up=ALWAYS) == ["payments@20"]
+        assert m.release(now=0.5, caught_up=ALWAYS) == ["payments@20"]
 
 
 class TestStreamTimeAndDrain:
@@ -192,7 +211,7 @@ def tagged(items: list[tuple[str, int]]) -> list[tuple[str, int, int]]:
 
 
 def filled(items: list[tuple[str, int, int]]) -> PartitionMerger[tuple[str, int, int]]:
-    m: PartitionMerger[tuple[str, int, int]] = PartitionMerger(THREE, max_idle=1.0)
+    m: PartitionMerger[tuple[str, int, int]] = PartitionMerger(THREE, max_idle=0.0)
     for item in items:
         m.push(item[0], event_time=item[1], item=item, now=0.0)
     return m
@@ -254,7 +273,7 @@ class TestMergeProperties:
             if release:
                 released += m.release(now=now, caught_up=caught_up.__contains__)
             assert m.stream_time == max((i[1] for i in released), default=float("-inf"))
-        released += m.release(now=now, caught_up=ALWAYS)
+        released += m.release(now=now + 1.0, caught_up=ALWAYS)
         assert sorted(released) == sorted(items)
         for source in THREE:
             assert [i for i in released if i[0] == source] == [i for i in items if i[0] == source]

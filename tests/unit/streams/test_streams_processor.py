@@ -27,6 +27,7 @@ from streams_fakes import (
 from domain import reasons
 from domain.events import TierChange
 from domain.timeline import change_id
+from streams.merge import LAGGING_WAIT_S
 from streams.processor import InputRecord, TieringProcessor
 
 PAYMENTS, MISSED = TOPICS["payments"], TOPICS["missed-payments"]
@@ -296,19 +297,32 @@ class TestEventTimeOrderAcrossTopics:
         p.offer(rig.feed.event(missed("m1", "2024-01-01")))
         assert rig.outputs.tier_changes == []  # the earlier payment already covered it
 
-    async def test_a_held_record_goes_ahead_on_tick_once_max_idle_has_passed(self) -> None:
+    async def test_a_record_held_for_a_lagging_topic_goes_ahead_once_the_lagging_wait_ends(
+        self,
+    ) -> None:
         rig = Rig()
         p = rig.processor(max_idle_s=0.2)
         rig.offsets.set_lag(MISSED, 0, 1, delivered=1)
         in_reminder(rig, p)  # b1-m1 goes (payments is caught up); one more is unread
         p.offer(rig.feed.event(paid("p1", 100, "2024-01-05")))
-        rig.monotonic.advance(0.19)
+        rig.monotonic.advance(0.2)
         p.tick()
-        assert p.pending == 1
-        rig.monotonic.advance(0.01)
+        assert p.pending == 1  # max_idle is over, but missed-payments has unread records
+        rig.monotonic.advance(LAGGING_WAIT_S - 0.2)
         p.tick()
         assert p.pending == 2
         assert steps(rig.outputs.tier_changes) == [("b1", 0, 1), ("b1", 1, 0)]
+
+    async def test_a_record_waits_max_idle_for_a_quiet_topic_that_is_fully_read(self) -> None:
+        rig = Rig()
+        p = rig.processor(max_idle_s=0.2)
+        p.offer(rig.feed.event(paid("p1", 100, "2024-01-05")))
+        rig.monotonic.advance(0.19)
+        p.tick()
+        assert p.pending == 0
+        rig.monotonic.advance(0.01)
+        p.tick()
+        assert p.pending == 1
 
     async def test_a_lagging_topic_holds_back_only_its_own_partition(self) -> None:
         rig = Rig()

@@ -1,0 +1,267 @@
+"""``make bench``: throughput and latency of the full pipeline on the embedded broker.
+
+Three runs, each on a fresh in-memory broker, over the same simulated portfolio
+(encoded before any clock starts, so the simulator is not measured):
+
+1. **bare**: a Faust agent that only counts the input events (the framework's
+   own ceiling on this machine);
+2. **full**: ``arrears worker`` draining the same backlog: decode, event-time
+   merge, domain, tier changes out, state to the changelog, manual acks;
+3. **latency**: the worker fed live at half its measured rate; for every tier
+   change caused directly by an input, broker timestamp of the tier change
+   minus that of the input.
+
+The issue's bar: full >= 0.5 x bare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from domain.events import Payment
+from schemas.codec import encode_missed_payment, encode_payment
+from simulator import PortfolioConfig, simulate
+from streams.broker import EmbeddedBroker, free_port
+from streams.preflight import ensure_topics
+from streams.settings import Settings
+
+Record = tuple[str, bytes, bytes, str]  # topic, key, value, event_id
+
+
+def portfolio(borrowers: int, months: int, seed: int) -> list[Record]:
+    records: list[Record] = []
+    for event in simulate(PortfolioConfig(borrowers=borrowers, months=months, seed=seed)):
+        if isinstance(event, Payment):
+            value, topic = encode_payment(event), "payments"
+        else:
+            value, topic = encode_missed_payment(event), "missed-payments"
+        records.append((topic, event.borrower_id.encode(), value, event.event_id))
+    return records
+
+
+def environment(broker: EmbeddedBroker, data: Path, partitions: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARREARS_")}
+    return env | {
+        "ARREARS_BROKER_URL": broker.url,
+        "ARREARS_CLOCK": "event",
+        "ARREARS_PARTITIONS": str(partitions),
+        "ARREARS_WEB_PORT": str(free_port()),
+        "ARREARS_DATA_DIR": str(data),
+        "ARREARS_SESSION_TIMEOUT_S": "6",
+        "ARREARS_HEARTBEAT_INTERVAL_S": "0.5",
+        "ARREARS_REBALANCE_TIMEOUT_S": "6",
+        "ARREARS_LOG_LEVEL": "warning",
+        "ARREARS_LOG_FORMAT": "json",
+    }
+
+
+async def produce(bootstrap: str, records: list[Record]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    await producer.start()
+    try:
+        pending = []
+        for topic, key, value, _ in records:
+            pending.append(await producer.send(topic, value=value, key=key))
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def prepared_broker(
+    broker: EmbeddedBroker, env: dict[str, str], records: list[Record]
+) -> None:
+    await ensure_topics(Settings.from_env(env))
+    await produce(broker.bootstrap, records)
+
+
+def bare_rate(records: list[Record], tmp: Path, partitions: int) -> float:
+    with EmbeddedBroker(port=free_port()) as broker:
+        env = environment(broker, tmp / "bare", partitions)
+        asyncio.run(prepared_broker(broker, env, records))
+        result = tmp / "bare-result.json"
+        with (tmp / "bare-agent.log").open("wb") as log:
+            subprocess.run(
+                [sys.executable, "-m", "bench.bare_agent"],
+                env=env | {"BENCH_EVENTS": str(len(records)), "BENCH_RESULT": str(result)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=900,
+                check=True,
+            )
+    figures = orjson.loads(result.read_bytes())
+    return figures["events"] / figures["seconds"]
+
+
+def metric(text: str, name: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and not line.startswith("#")
+    )
+
+
+async def scrape(port: str, path: str) -> bytes | None:
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(port))
+    except OSError:
+        return None
+    writer.write(f"GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode())
+    await writer.drain()
+    response = await reader.read()
+    writer.close()
+    return response.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in response else None
+
+
+async def wait_processed(port: str, expected: int, worker: subprocess.Popen[bytes]) -> float:
+    """Seconds from the first input seen to the last one processed and flushed."""
+    first = None
+    while True:
+        if worker.poll() is not None:
+            raise RuntimeError(f"worker exited with {worker.returncode}")
+        body = await scrape(port, "/metrics")
+        now = time.perf_counter()
+        if body is not None:
+            seen = metric(body.decode(), "arrears_input_events_total")
+            if seen and first is None:
+                first = now
+            if seen >= expected and first is not None:
+                status = await scrape(port, "/status")
+                if status is not None and orjson.loads(status)["pending_acks"] == 0:
+                    return now - first
+        await asyncio.sleep(0.05)
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "worker"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(worker: subprocess.Popen[bytes]) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
+def full_rate(records: list[Record], tmp: Path, partitions: int) -> float:
+    with EmbeddedBroker(port=free_port()) as broker:
+        env = environment(broker, tmp / "full", partitions)
+        asyncio.run(prepared_broker(broker, env, records))
+        worker = start_worker(env, tmp / "full-worker.log")
+        try:
+            seconds = asyncio.run(wait_processed(env["ARREARS_WEB_PORT"], len(records), worker))
+        finally:
+            stop(worker)
+    return len(records) / seconds
+
+
+async def paced_latencies(
+    broker: EmbeddedBroker, env: dict[str, str], records: list[Record], rate: float
+) -> list[float]:
+    sent_at: dict[str, int] = {}
+    latencies: list[float] = []
+    consumer = AIOKafkaConsumer(
+        "tier-changes", bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=1, acks="all")
+    await producer.start()
+
+    async def collect() -> None:
+        async for record in consumer:
+            cause = orjson.loads(record.value)["caused_by"]
+            if cause in sent_at:
+                latencies.append(record.timestamp - sent_at[cause])
+
+    collector = asyncio.create_task(collect())
+    try:
+        started = time.perf_counter()
+        for index, (topic, key, value, event_id) in enumerate(records):
+            due = started + index / rate
+            if (delay := due - time.perf_counter()) > 0:
+                await asyncio.sleep(delay)
+            metadata = await (await producer.send(topic, value=value, key=key))
+            sent_at[event_id] = metadata.timestamp
+        await asyncio.sleep(3)
+    finally:
+        collector.cancel()
+        await producer.stop()
+        await consumer.stop()
+    return latencies
+
+
+def latency(records: list[Record], tmp: Path, partitions: int, rate: float) -> list[float]:
+    with EmbeddedBroker(port=free_port()) as broker:
+        env = environment(broker, tmp / "latency", partitions)
+        asyncio.run(ensure_topics(Settings.from_env(env)))
+        worker = start_worker(env, tmp / "latency-worker.log")
+        try:
+            asyncio.run(_wait_assigned(env["ARREARS_WEB_PORT"], partitions))
+            return asyncio.run(paced_latencies(broker, env, records, rate))
+        finally:
+            stop(worker)
+
+
+async def _wait_assigned(port: str, partitions: int) -> None:
+    while True:
+        body = await scrape(port, "/status")
+        if body is not None and len(orjson.loads(body)["lag"]) == 2 * partitions:
+            return
+        await asyncio.sleep(0.2)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--borrowers", type=int, default=5000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--latency-events", type=int, default=40_000)
+    args = parser.parse_args()
+
+    records = portfolio(args.borrowers, args.months, args.seed)
+    print(f"portfolio: {args.borrowers} borrowers x {args.months} months = {len(records):,} events")
+    with tempfile.TemporaryDirectory(prefix="arrears-bench-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        bare = bare_rate(records, tmp, args.partitions)
+        print(f"bare Faust agent (count only):   {bare:10,.0f} events/s")
+        full = full_rate(records, tmp, args.partitions)
+        print(
+            f"full pipeline (arrears worker):  {full:10,.0f} events/s  = {full / bare:.2f} x bare"
+        )
+        rate = full / 2
+        samples = latency(records[: args.latency_events], tmp, args.partitions, rate)
+    print(
+        f"latency input -> tier change at {rate:,.0f} events/s, {len(samples)} tier changes: "
+        f"p50 {percentile(samples, 50):.0f} ms, p99 {percentile(samples, 99):.0f} ms, "
+        f"max {max(samples, default=0):.0f} ms"
+    )
+    verdict = "meets" if full >= bare / 2 else "MISSES"
+    print(f"bar (full >= 0.5 x bare): {verdict}")
+
+
+if __name__ == "__main__":
+    main()
