@@ -40,6 +40,9 @@ class EmbeddedBroker:
     port: int = 9092
     startup_timeout_s: float = 10.0
     quiet: bool = True
+    new_session: bool = False
+    """Run the broker in its own session, so a terminal's Ctrl-C reaches only the
+    parent, which then stops its children in order (the demo does)."""
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -66,6 +69,7 @@ class EmbeddedBroker:
             ],
             stdout=output,
             stderr=output,
+            start_new_session=self.new_session,
         )
         deadline = time.monotonic() + self.startup_timeout_s
         while not _accepts(self.host, self.port):

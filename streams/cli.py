@@ -50,19 +50,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(settings, args)
     except (SettingsError, PolicyError, PreflightError, BrokerError) as error:
-        print(f"arrears: {error}", file=sys.stderr)
+        sys.stderr.write(f"arrears: {error}\n")
         return 2
 
 
 def _broker(host: str, port: int) -> int:
     broker = EmbeddedBroker(host=host, port=port, quiet=False).start()
-    signal.signal(signal.SIGTERM, lambda *_: broker.stop())
-    print(f"embedded broker on {broker.url} (memory only; Ctrl-C stops it)", file=sys.stderr)
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    sys.stderr.write(f"embedded broker on {broker.url} (memory only; Ctrl-C stops it)\n")
     try:
         return broker.wait()
     except KeyboardInterrupt:
-        broker.stop()
         return 0
+    finally:
+        broker.stop()
 
 
 def run_worker(settings: Settings) -> int:
@@ -97,11 +102,11 @@ def _settings() -> int:
     try:
         current = Settings.from_env()
     except SettingsError as error:
-        print(f"arrears: {error}", file=sys.stderr)
+        sys.stderr.write(f"arrears: {error}\n")
         return 2
     for variable, default, meaning in describe():
         value = getattr(current, variable.removeprefix("ARREARS_").lower())
-        print(f"{variable}={value}  (default {default})\n    {meaning}")
+        sys.stdout.write(f"{variable}={value}  (default {default})\n    {meaning}\n")
     return 0
 
 
