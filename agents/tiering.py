@@ -35,11 +35,13 @@ def install(runtime: Runtime) -> None:
             if processor.pending >= settings.flush_max_events:
                 await processor.flush()
 
+    lag_labels: set[tuple[str, str]] = set()
+
     @app.timer(settings.flush_interval_ms / 1000)
     async def release_age_and_flush() -> None:
         processor.tick()
         await processor.flush()
-        _record_lag(runtime)
+        _record_lag(runtime, lag_labels)
 
     @app.page("/status")
     async def status(web: View, request: Request) -> Response:
@@ -67,8 +69,16 @@ def _lag(runtime: Runtime) -> dict[str, int]:
     return lags
 
 
-def _record_lag(runtime: Runtime) -> None:
+def _record_lag(runtime: Runtime, reported: set[tuple[str, str]]) -> None:
+    """Set the lag gauge per assigned topic-partition and drop those no longer assigned,
+    so a partition lost in a rebalance does not keep a stale lag (and a firing alert)."""
     gauge = runtime.processor.metrics.consumer_lag
+    current: set[tuple[str, str]] = set()
     for name, lag in _lag(runtime).items():
         topic, partition = name.rsplit("/", 1)
         gauge.labels(topic, partition).set(lag)
+        current.add((topic, partition))
+    for labels in reported - current:
+        gauge.remove(*labels)
+    reported.clear()
+    reported |= current

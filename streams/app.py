@@ -24,6 +24,7 @@ from domain.policy import TierPolicy, load_policy
 from schemas.codec import encode_dead_letter, encode_tier_change, tier_change_headers
 from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
 from streams.settings import Settings
+from streams.transport import use_fetch_max_wait
 
 TIER_CHANGES = "tier-changes"
 DEAD_LETTERS = "dead-letters"
@@ -216,6 +217,7 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
         value_serializer="raw",
         **faust_overrides,
     )
+    use_fetch_max_wait(app, settings.fetch_max_wait_ms)
     topics: dict[InputKind, str] = {kind: settings.topic(kind) for kind in INPUT_KINDS}
     inputs = app.topic(*topics.values(), key_type=bytes, value_type=bytes)
     tier_changes = app.topic(settings.topic(TIER_CHANGES), key_type=bytes, value_type=bytes)

@@ -51,6 +51,10 @@ class Settings:
     """How long a partition waits for the slower input topic before releasing the
     other topic's buffered records (Kafka Streams' ``max.task.idle.ms``). Only
     applies while the slower topic is known to have unread records."""
+    fetch_max_wait_ms: int = 50
+    """Longest a consumer fetch waits for data. Faust fixes 1,500 ms; brokers that
+    hold a fetch for the whole wait (the embedded one does) make that the
+    latency floor, while Kafka answers as soon as data arrives."""
     flush_interval_ms: int = 100
     """How often buffered state is written to the table changelog (record cache),
     merge buffers past their wait are released and, with the wall clock, due
@@ -86,6 +90,7 @@ class Settings:
             (self.partitions >= 1, "partitions", "must be at least 1"),
             (self.replication_factor >= 1, "replication_factor", "must be at least 1"),
             (self.max_idle_ms >= 0, "max_idle_ms", "must be 0 or more"),
+            (0 < self.fetch_max_wait_ms <= 5000, "fetch_max_wait_ms", "must be 1 to 5000"),
             (self.flush_interval_ms >= 1, "flush_interval_ms", "must be at least 1"),
             (self.flush_max_events >= 1, "flush_max_events", "must be at least 1"),
             (self.max_record_bytes >= 256, "max_record_bytes", "must be at least 256"),
