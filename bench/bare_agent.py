@@ -14,26 +14,23 @@ import time
 import faust
 import orjson
 
+from streams.faust_app import build_app, tune_garbage_collector
 from streams.settings import Settings
 
 
 def main() -> None:
     settings = Settings.from_env()
     expected = int(os.environ["BENCH_EVENTS"])
-    app = faust.App(
+    # Built exactly like the worker's app (same consumer settings, same GC
+    # tuning), minus the table, the outputs and the web server.
+    app = build_app(
+        settings,
         settings.app_id + "-bare",
-        broker=settings.broker_url,
         store="memory://",
         datadir=settings.data_dir + "-bare",
-        autodiscover=False,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=settings.heartbeat_interval_s,
-        broker_rebalance_timeout=settings.rebalance_timeout_s,
         web_enabled=False,
-        key_serializer="raw",
-        value_serializer="raw",
     )
+    tune_garbage_collector()
     inputs = app.topic(settings.topic("payments"), settings.topic("missed-payments"))
     seen = {"count": 0, "first": 0.0}
 

@@ -22,9 +22,9 @@ from faust.types import TP
 from domain.events import TierChange
 from domain.policy import TierPolicy, load_policy
 from schemas.codec import encode_dead_letter, encode_tier_change, tier_change_headers
+from streams.faust_app import build_app
 from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
 from streams.settings import Settings
-from streams.transport import use_fetch_max_wait
 
 TIER_CHANGES = "tier-changes"
 DEAD_LETTERS = "dead-letters"
@@ -194,30 +194,15 @@ class Runtime:
 def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
     """Build the Faust app, its topics and table, and the processor, from settings."""
     policy = load_policy(settings.policy)
-    app = faust.App(
+    app = build_app(
+        settings,
         settings.app_id,
-        broker=settings.broker_url,
-        store=settings.store,
-        datadir=settings.data_dir,
-        autodiscover=False,
-        topic_partitions=settings.partitions,
-        topic_allow_declare=True,
-        topic_replication_factor=settings.replication_factor,
-        consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        processing_guarantee="at_least_once",
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=settings.heartbeat_interval_s,
-        broker_rebalance_timeout=settings.rebalance_timeout_s,
         web_enabled=True,
         web_port=settings.web_port,
         web_bind=settings.web_host,
         web_in_thread=False,
-        key_serializer="raw",
-        value_serializer="raw",
         **faust_overrides,
     )
-    use_fetch_max_wait(app, settings.fetch_max_wait_ms)
     topics: dict[InputKind, str] = {kind: settings.topic(kind) for kind in INPUT_KINDS}
     inputs = app.topic(*topics.values(), key_type=bytes, value_type=bytes)
     tier_changes = app.topic(settings.topic(TIER_CHANGES), key_type=bytes, value_type=bytes)

@@ -76,6 +76,7 @@ def run_worker(settings: Settings) -> int:
 
     from agents.tiering import install
     from streams.app import create_app
+    from streams.faust_app import tune_garbage_collector
     from streams.logs import configure
 
     configure(settings.log_level, settings.log_format)
@@ -87,6 +88,7 @@ def run_worker(settings: Settings) -> int:
     asyncio.set_event_loop(asyncio.new_event_loop())
     runtime = create_app(settings)
     install(runtime)
+    tune_garbage_collector()
     worker = Worker(
         runtime.app,
         loglevel=settings.log_level,

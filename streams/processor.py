@@ -52,9 +52,12 @@ InputKind = Literal["payments", "missed-payments"]
 INPUT_KINDS: tuple[InputKind, ...] = ("payments", "missed-payments")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InputRecord:
-    """One consumed record and how to acknowledge it once it is fully handled."""
+    """One consumed record and how to acknowledge it once it is fully handled.
+
+    Not frozen: one is built per event, and a frozen dataclass's ``__init__``
+    costs about twice as much."""
 
     kind: InputKind
     topic: str

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.merge import LAGGING_WAIT_S, PartitionMerger
+from streams.merge import LAGGING_WAIT_S, RECHECK_S, PartitionMerger
 
 SOURCES = ("payments", "missed")
 NEVER = lambda source: False  # noqa: E731 -- the caught_up callbacks read best as values
@@ -138,7 +138,25 @@ class TestWaitingForALaggingSource:
         m = merger(max_idle=0.5)
         push(m, "payments", 20, now=1.0)
         assert m.release(now=1.5, caught_up=NEVER) == []
-        assert m.release(now=1.5, caught_up=ALWAYS) == ["payments@20"]
+        assert m.release(now=1.5 + RECHECK_S, caught_up=ALWAYS) == ["payments@20"]
+
+    def test_a_lagging_answer_is_trusted_briefly_and_forgotten_when_a_record_arrives(
+        self,
+    ) -> None:
+        asked: list[str] = []
+
+        def lagging(source: str) -> bool:
+            asked.append(source)
+            return False
+
+        m = merger(max_idle=0.5)
+        push(m, "payments", 20, now=1.0)
+        assert m.release(now=1.5, caught_up=lagging) == []
+        assert m.release(now=1.5 + RECHECK_S / 2, caught_up=lagging) == []
+        assert asked == ["missed"]
+        push(m, "payments", 30, now=1.5 + RECHECK_S / 2)
+        assert m.release(now=1.5 + RECHECK_S / 2, caught_up=lagging) == []
+        assert asked == ["missed", "missed"]
 
     def test_a_stuck_fetch_holds_the_partition_for_at_most_the_lagging_wait(self) -> None:
         m = merger(max_idle=0.5)
