@@ -6,13 +6,13 @@ import json
 import uuid
 
 import pytest
-from domain_builders import POLICY, instant, missed, paid
 
 from domain import reasons
 from domain.borrower import Applied, BorrowerState
 from domain.errors import ConflictingInstallment, CurrencyMismatch, DomainError
 from domain.events import TierChange
 from domain.timeline import NAMESPACE, TierTimeline
+from tests.builders import POLICY, instant, missed, paid
 
 
 def steps(changes: list[TierChange]) -> list[tuple[int, int]]:

@@ -6,7 +6,6 @@ import copy
 import json
 from datetime import date, datetime, timedelta
 
-from domain_builders import POLICY, instant
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +13,7 @@ from domain import reasons
 from domain.borrower import Applied, BorrowerState
 from domain.errors import DomainError
 from domain.events import InputEvent, MissedPayment, Payment, TierChange
+from tests.builders import POLICY, instant
 
 START = instant("2024-01-01")
 Op = InputEvent | datetime  # an input to apply, or an instant to advance the clock to

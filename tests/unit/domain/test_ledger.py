@@ -6,13 +6,13 @@ import json
 from datetime import date, timedelta, timezone
 
 import pytest
-from domain_builders import instant, missed, paid
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import ConflictingInstallment
 from domain.events import InputEvent, MissedPayment
 from domain.ledger import CLEARED_MEMORY, Ledger
+from tests.builders import instant, missed, paid
 
 
 def ledger_with(*events: InputEvent) -> Ledger:

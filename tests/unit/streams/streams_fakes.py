@@ -19,13 +19,16 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from domain.borrower import BorrowerState
 from domain.events import InputEvent, MissedPayment, Payment, TierChange
 from domain.policy import load_policy
 from schemas.codec import encode_missed_payment, encode_payment
 from streams.processor import InputKind, InputRecord, TieringProcessor, decode_state
+from tests import builders
+from tests.builders import instant
 
 POLICY = load_policy("dpd-only")
 
@@ -182,46 +185,10 @@ class ManualClock:
 # --- Inputs -------------------------------------------------------------------------
 
 
-def instant(text: str) -> datetime:
-    """``"2024-01-31"`` or ``"2024-01-31T09:30"`` as a UTC datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def missed(
-    event_id: str,
-    due: str,
-    amount: int = 100,
-    *,
-    observed: str | None = None,
-    borrower: str = "b1",
-    loan: str = "L1",
-    currency: str = "EUR",
-) -> MissedPayment:
-    """A missed installment of ``loan``, observed by default at 09:00 the day after it was due."""
-    due_date = date.fromisoformat(due)
-    return MissedPayment(
-        event_id=event_id,
-        borrower_id=borrower,
-        loan_id=loan,
-        installment_id=f"{loan}-{due}",
-        due_date=due_date,
-        amount_due=amount,
-        currency=currency,
-        observed_at=instant(observed) if observed else instant(due) + timedelta(days=1, hours=9),
-    )
-
-
-def paid(
-    event_id: str,
-    amount: int,
-    when: str,
-    *,
-    borrower: str = "b1",
-    loan: str = "L1",
-    currency: str = "EUR",
-) -> Payment:
-    """A payment against ``loan`` at instant ``when``."""
-    return Payment(event_id, borrower, loan, amount, currency, instant(when))
+def missed(event_id: str, due: str, amount: int = 100, **options: Any) -> MissedPayment:
+    """A missed installment as servicing reports it: observed at 09:00 the day after it was due."""
+    options.setdefault("observed_delay", timedelta(days=1, hours=9))
+    return builders.missed(event_id, due, amount, **options)
 
 
 def kind_of(event: InputEvent) -> InputKind:

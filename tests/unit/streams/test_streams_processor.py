@@ -18,9 +18,7 @@ from streams_fakes import (
     Journal,
     Rig,
     encode,
-    instant,
     missed,
-    paid,
     settle,
 )
 
@@ -29,6 +27,7 @@ from domain.events import TierChange
 from domain.timeline import change_id
 from streams.merge import LAGGING_WAIT_S
 from streams.processor import InputRecord, TieringProcessor
+from tests.builders import instant, paid
 
 PAYMENTS, MISSED = TOPICS["payments"], TOPICS["missed-payments"]
 

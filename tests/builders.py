@@ -1,4 +1,7 @@
-"""Short constructors for the domain's inputs, so tests read as the rules they check."""
+"""Short constructors for the domain's inputs, so tests read as the rules they check.
+
+Shared by the domain and streams unit tests.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +28,9 @@ def missed(
     installment: str | None = None,
     currency: str = "EUR",
     borrower: str = "b1",
+    observed_delay: timedelta = timedelta(hours=9),
 ) -> MissedPayment:
-    """A missed installment, observed by default at 09:00 on its due date."""
+    """A missed installment, observed by default ``observed_delay`` after its due date."""
     due_date = date.fromisoformat(due)
     return MissedPayment(
         event_id=event_id,
@@ -36,7 +40,7 @@ def missed(
         due_date=due_date,
         amount_due=amount,
         currency=currency,
-        observed_at=instant(observed) if observed else instant(due) + timedelta(hours=9),
+        observed_at=instant(observed) if observed else instant(due) + observed_delay,
     )
 
 
