@@ -89,6 +89,7 @@ async def prepared_broker(
 
 
 def bare_rate(records: list[Record], tmp: Path, partitions: int) -> float:
+    tmp.mkdir(parents=True, exist_ok=True)
     with EmbeddedBroker(port=free_port()) as broker:
         env = environment(broker, tmp / "bare", partitions)
         asyncio.run(prepared_broker(broker, env, records))
@@ -240,17 +241,28 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--latency-events", type=int, default=40_000)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="bare/full runs, alternated; medians compared"
+    )
     args = parser.parse_args()
 
     records = portfolio(args.borrowers, args.months, args.seed)
     print(f"portfolio: {args.borrowers} borrowers x {args.months} months = {len(records):,} events")
     with tempfile.TemporaryDirectory(prefix="arrears-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
-        bare = bare_rate(records, tmp, args.partitions)
-        print(f"bare Faust agent (count only):   {bare:10,.0f} events/s")
-        full = full_rate(records, tmp, args.partitions)
+        bares: list[float] = []
+        fulls: list[float] = []
+        for round_number in range(1, args.rounds + 1):
+            bares.append(bare_rate(records, tmp / f"round-{round_number}", args.partitions))
+            fulls.append(full_rate(records, tmp / f"round-{round_number}", args.partitions))
+            print(
+                f"round {round_number}: bare Faust agent {bares[-1]:8,.0f} events/s, "
+                f"full pipeline {fulls[-1]:8,.0f} events/s ({fulls[-1] / bares[-1]:.2f} x)"
+            )
+        bare, full = statistics.median(bares), statistics.median(fulls)
+        print(f"bare Faust agent (count only), median:  {bare:10,.0f} events/s")
         print(
-            f"full pipeline (arrears worker):  {full:10,.0f} events/s  = {full / bare:.2f} x bare"
+            f"full pipeline (arrears worker), median: {full:10,.0f} events/s = {full / bare:.2f} x"
         )
         rate = full / 2
         samples = latency(records[: args.latency_events], tmp, args.partitions, rate)
