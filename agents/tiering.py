@@ -9,6 +9,10 @@ from prometheus_client import generate_latest
 from streams.app import Runtime
 from streams.processor import InputKind, InputRecord
 
+TICK_INTERVAL_S = 0.05
+"""How often held merge records are reconsidered and (wall clock) due borrowers aged;
+it bounds how far past ``ARREARS_MAX_IDLE_MS`` a held record can wait."""
+
 
 def install(runtime: Runtime) -> None:
     """Register the agent, the timer and the web pages on ``runtime.app``."""
@@ -37,11 +41,12 @@ def install(runtime: Runtime) -> None:
 
     lag_labels: set[tuple[str, str]] = set()
 
-    @app.timer(settings.flush_interval_ms / 1000)
+    @app.timer(TICK_INTERVAL_S)
     async def release_age_and_flush() -> None:
         processor.tick()
-        await processor.flush()
-        _record_lag(runtime, lag_labels)
+        if processor.flush_due():
+            await processor.flush()
+            _record_lag(runtime, lag_labels)
 
     @app.page("/status")
     async def status(web: View, request: Request) -> Response:

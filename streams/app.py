@@ -234,6 +234,7 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
         topics=topics,
         clock=settings.clock,
         max_idle_s=settings.max_idle_ms / 1000,
+        flush_interval_s=settings.flush_interval_ms / 1000,
         max_record_bytes=settings.max_record_bytes,
     )
     table.processor = processor

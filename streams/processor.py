@@ -129,6 +129,7 @@ class TieringProcessor:
     topics: dict[InputKind, str]
     clock: Literal["wall", "event"] = "wall"
     max_idle_s: float = 0.2
+    flush_interval_s: float = 0.5
     max_record_bytes: int = 65536
     cache_capacity: int = 100_000
     metrics: Metrics = field(default_factory=Metrics)
@@ -142,6 +143,7 @@ class TieringProcessor:
         self._futures: list[Awaitable[object]] = []
         self._acks: list[tuple[int, Callable[[], object]]] = []
         self._flush_lock = asyncio.Lock()
+        self._last_flush = self.monotonic()
         # Labelled children resolved once: labels() per event costs more than
         # the increment itself.
         self._received = {k: self.metrics.events_in.labels(k) for k in INPUT_KINDS}
@@ -187,6 +189,10 @@ class TieringProcessor:
         part = self._partitions.get(partition)
         kind = next((k for k, t in self.topics.items() if t == topic), None)
         return None if part is None or kind is None else part.last_offsets.get(kind)
+
+    def flush_due(self) -> bool:
+        """True once ``flush_interval_s`` has passed since the last flush began."""
+        return self.monotonic() - self._last_flush >= self.flush_interval_s
 
     @property
     def pending(self) -> int:
@@ -240,6 +246,7 @@ class TieringProcessor:
     async def flush(self) -> None:
         """Confirm outputs, then write state, then acknowledge inputs (see module doc)."""
         async with self._flush_lock:
+            self._last_flush = self.monotonic()
             if not self._acks and not self._futures and not self.cache.dirty_count:
                 return
             started = time.perf_counter()

@@ -55,10 +55,10 @@ class Settings:
     """Longest a consumer fetch waits for data. Faust fixes 1,500 ms; brokers that
     hold a fetch for the whole wait (the embedded one does) make that the
     latency floor, while Kafka answers as soon as data arrives."""
-    flush_interval_ms: int = 100
-    """How often buffered state is written to the table changelog (record cache),
-    merge buffers past their wait are released and, with the wall clock, due
-    borrowers are aged."""
+    flush_interval_ms: int = 500
+    """How often buffered borrower state is written to the table changelog and
+    the inputs it covers are acknowledged (the record cache's flush). Tier
+    changes never wait for it: they are published as they happen."""
     flush_max_events: int = 5000
     """Write state early once this many events are waiting to be flushed."""
     max_record_bytes: int = 65536

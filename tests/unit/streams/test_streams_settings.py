@@ -14,7 +14,7 @@ class TestDefaults:
         settings = Settings.from_env({})
         assert settings == Settings()
         assert (settings.clock, settings.partitions, settings.max_idle_ms) == ("wall", 8, 200)
-        assert (settings.flush_interval_ms, settings.flush_max_events) == (100, 5000)
+        assert (settings.flush_interval_ms, settings.flush_max_events) == (500, 5000)
         assert (settings.store, settings.policy, settings.topic_prefix) == (
             "memory://",
             "dpd-only",
