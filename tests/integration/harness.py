@@ -112,6 +112,26 @@ async def produce(bootstrap: str, records: Iterable[tuple[str, bytes | None, byt
     return sent
 
 
+async def produce_paced(
+    bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes | None]], rate: float
+) -> int:
+    """Send records in order at about ``rate`` per second, as a live source would."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+    await producer.start()
+    sent = 0
+    started = time.monotonic()
+    try:
+        for topic, key, value in records:
+            await producer.send(topic, value=value, key=key)
+            sent += 1
+            if sent % 20 == 0 and (ahead := started + sent / rate - time.monotonic()) > 0:
+                await asyncio.sleep(ahead)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
 async def consume(
     bootstrap: str,
     topic: str,
