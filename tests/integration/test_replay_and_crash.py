@@ -68,6 +68,7 @@ async def run_portfolio(
     *,
     kill_after_changes: int | None = None,
     live_rate: float | None = None,
+    second_worker: bool = False,
     **settings: str,
 ) -> tuple[Output, int, int]:
     """Run the portfolio through a fresh broker and return the output by id, the
@@ -76,13 +77,19 @@ async def run_portfolio(
     By default the whole portfolio is on the broker before the worker starts (a
     replay of history). With ``live_rate`` the worker starts first and inputs
     arrive at that rate while it runs. With ``kill_after_changes`` the worker is
-    SIGKILLed once that many tier changes are out, then restarted."""
+    SIGKILLed once that many tier changes are out, then restarted; with
+    ``second_worker`` as well, a second worker shares the group from the start
+    and the killed one is not restarted, so the survivor takes its partitions."""
     with EmbeddedBroker(port=free_port()) as broker:
         env = worker_env(broker, tmp, **(WORKER_SETTINGS | settings))
         await ensure_topics(settings_for(env))
         if live_rate is None:
             await produce(broker.bootstrap, portfolio_records())
         worker = WorkerProcess(env, tmp / "worker-0.log").start()
+        survivor = None
+        if second_worker:
+            survivor_env = env | {"ARREARS_WEB_PORT": str(free_port())}
+            survivor = WorkerProcess(survivor_env, tmp / "survivor.log").start()
         seen_at_kill = 0
         try:
             if live_rate is not None:
@@ -97,10 +104,12 @@ async def run_portfolio(
                     )
                     await asyncio.sleep(0.2)
                 worker.kill()
-                worker = WorkerProcess(env, tmp / "worker-1.log").start()
+                worker = survivor or WorkerProcess(env, tmp / "worker-1.log").start()
             await wait_drained(worker, input_partitions=PARTITIONS)
         finally:
             worker.stop()
+            if survivor is not None:
+                survivor.stop()
         output, duplicates = by_event_id(await read_all(broker.bootstrap, "tier-changes"))
         return output, duplicates, seen_at_kill
 
@@ -144,4 +153,15 @@ class TestCrashSafety:
         assert output == reference
         log = (tmp_path / "worker-1.log").read_text()
         assert "partitions assigned" in log
+        print(f"kill at {seen_at_kill}/{len(reference)} tier changes; {duplicates} re-sent")
+
+    async def test_when_one_of_two_workers_dies_the_other_takes_over_and_nothing_is_lost(
+        self, reference: Output, tmp_path: Path
+    ) -> None:
+        output, duplicates, seen_at_kill = await run_portfolio(
+            tmp_path, kill_after_changes=len(reference) // 3, second_worker=True
+        )
+
+        assert seen_at_kill < len(reference), "the kill must land mid-stream"
+        assert output == reference
         print(f"kill at {seen_at_kill}/{len(reference)} tier changes; {duplicates} re-sent")
