@@ -2,7 +2,8 @@
 
 Subcommands: ``broker`` (embedded Tansu broker), ``worker`` (the tiering
 service), ``demo`` (broker, simulated portfolio and worker with a live view),
-``settings`` (every ``ARREARS_*`` variable with its value and meaning).
+``settings`` (every ``ARREARS_*`` variable with its value and meaning),
+``model evaluate`` (replay a simulated portfolio through the risk model and its baselines).
 """
 
 from __future__ import annotations
@@ -37,12 +38,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("settings", help="show every ARREARS_* setting")
 
+    model = commands.add_parser("model", help="the risk model")
+    model_commands = model.add_subparsers(dest="model_command", required=True)
+    evaluate = model_commands.add_parser(
+        "evaluate", help="replay a simulated portfolio: online model vs DPD and batch baselines"
+    )
+    evaluate.add_argument("--borrowers", type=int, default=20_000)
+    evaluate.add_argument("--months", type=int, default=24)
+    evaluate.add_argument("--seed", type=int, default=7)
+    evaluate.add_argument("--horizon-days", type=int, default=30)
+    evaluate.add_argument(
+        "--models",
+        default="logistic",
+        help="comma-separated online model kinds (logistic, hoeffding); the first is judged",
+    )
+
     args = parser.parse_args(argv)
     try:
         if args.command == "broker":
             return _broker(args.host, args.port)
         if args.command == "settings":
             return _settings()
+        if args.command == "model":
+            return _evaluate_model(args)
         settings = Settings.from_env()
         if args.command == "worker":
             return run_worker(settings)
@@ -97,6 +115,24 @@ def run_worker(settings: Settings) -> int:
         quiet=True,
     )
     worker.execute_from_commandline()
+    return 0
+
+
+def _evaluate_model(args: argparse.Namespace) -> int:
+    """``arrears model evaluate``: print the evaluation report (figures and the bar check)."""
+    from datetime import timedelta
+
+    from scoring.evaluate import evaluate
+    from simulator import ConfigError, PortfolioConfig
+
+    try:
+        config = PortfolioConfig(borrowers=args.borrowers, months=args.months, seed=args.seed)
+        kinds = tuple(kind.strip() for kind in args.models.split(",") if kind.strip())
+        report = evaluate(config, horizon=timedelta(days=args.horizon_days), kinds=kinds)
+    except (ConfigError, ValueError) as error:
+        sys.stderr.write(f"arrears: {error}\n")
+        return 2
+    sys.stdout.write(report.format() + "\n")
     return 0
 
 

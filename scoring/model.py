@@ -1,0 +1,192 @@
+"""The online risk model: a river pipeline with cold start, explanations, drift and checkpoints.
+
+:class:`RiskModel` wraps one river classifier. It scores a feature dict
+(:meth:`RiskModel.score`, or :meth:`RiskModel.predict_proba` for the bare
+probability) and learns from a resolved label (:meth:`RiskModel.learn`).
+
+- Cold start: until ``warmup`` labels have been learned, the score is the
+  documented prior :data:`PRIOR` and :attr:`Score.cold` is ``True``, which
+  the caller turns into a reason code.
+- Explanations: for the linear kinds, :attr:`Score.top_features` lists the
+  features with the largest ``weight * scaled value``.
+- Drift: an ADWIN detector watches the absolute error of each prediction made
+  just before learning; :attr:`RiskModel.drift_events` counts detections and
+  :meth:`RiskModel.learn` returns ``True`` when one occurs.
+- Checkpoints: :meth:`RiskModel.to_bytes` / :meth:`RiskModel.from_bytes`
+  (a version header, then a pickle of the river objects).
+
+>>> model = RiskModel(warmup=2)
+>>> model.score({"dpd": 1.0}).cold
+True
+>>> model.learn({"dpd": 1.0}, 0)
+False
+>>> model.learn({"dpd": 60.0}, 1)
+False
+>>> score = model.score({"dpd": 60.0})
+>>> score.cold, score.probability > 0.5, score.top_features[0][0]
+(False, True, 'dpd')
+>>> RiskModel.from_bytes(model.to_bytes()).score({"dpd": 60.0}) == score
+True
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from river import compose, drift, linear_model, optim, preprocessing, tree
+
+Kind = Literal["logistic", "hoeffding"]
+KINDS: tuple[str, ...] = ("logistic", "hoeffding")
+
+#: Score before the model has learned ``warmup`` labels: deliberately uninformative (even
+#: odds), so a cold model neither escalates nor relaxes anyone on its own; the caller
+#: reports it with a cold-start reason code and the policy falls back to DPD alone.
+PRIOR = 0.5
+DEFAULT_WARMUP = 500
+CHECKPOINT_VERSION = 1
+_MAGIC = b"arrears-risk-model"
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A risk score: the probability of not curing, whether it is the cold-start prior,
+    and for linear models the top contributions ``(feature, weight * scaled value)``."""
+
+    probability: float
+    cold: bool
+    top_features: tuple[tuple[str, float], ...] = ()
+
+
+def build_pipeline(kind: Kind, learning_rate: float) -> compose.Pipeline:
+    """The river pipeline for ``kind``."""
+    if kind == "logistic":
+        return preprocessing.StandardScaler() | linear_model.LogisticRegression(
+            optimizer=optim.SGD(learning_rate), l2=1e-4
+        )
+    if kind == "hoeffding":
+        return compose.Pipeline(
+            tree.HoeffdingAdaptiveTreeClassifier(grace_period=200, leaf_prediction="nba", seed=7)
+        )
+    raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+class RiskModel:
+    """One online risk model; hyperparameters public, learned state underscored."""
+
+    def __init__(
+        self,
+        kind: Kind = "logistic",
+        *,
+        warmup: int = DEFAULT_WARMUP,
+        prior: float = PRIOR,
+        learning_rate: float = 0.005,
+        top: int = 3,
+        drift_delta: float = 0.002,
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")
+        if warmup < 0:
+            raise ValueError(f"warmup must be >= 0, got {warmup}")
+        if not 0.0 < prior < 1.0:
+            raise ValueError(f"prior must be a probability strictly between 0 and 1, got {prior}")
+        if learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+        self.kind: Kind = kind
+        self.warmup = warmup
+        self.prior = prior
+        self.learning_rate = learning_rate
+        self.top = top
+        self.drift_delta = drift_delta
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pipeline = build_pipeline(self.kind, self.learning_rate)
+        self._drift = drift.ADWIN(delta=self.drift_delta)
+        self.n_learned = 0
+        self.drift_events = 0
+
+    @property
+    def cold(self) -> bool:
+        return self.n_learned < self.warmup
+
+    def predict_proba(self, features: dict[str, float]) -> float:
+        """Probability that the delinquency is not cured within the horizon (prior when cold)."""
+        if self.cold:
+            return self.prior
+        return self._raw(features)
+
+    def _raw(self, features: dict[str, float]) -> float:
+        return float(self._pipeline.predict_proba_one(features).get(True, 0.0))
+
+    def score(self, features: dict[str, float]) -> Score:
+        """:meth:`predict_proba` with the cold-start flag and the top contributing features."""
+        if self.cold:
+            return Score(self.prior, True)
+        return Score(self._raw(features), False, self.contributions(features))
+
+    def contributions(self, features: dict[str, float]) -> tuple[tuple[str, float], ...]:
+        """The ``top`` features by ``|weight * scaled value|`` (empty for non-linear kinds)."""
+        if self.kind != "logistic":
+            return ()
+        scaled = self._pipeline["StandardScaler"].transform_one(features)
+        weights = self._pipeline["LogisticRegression"].weights
+        parts = [(name, weights.get(name, 0.0) * value) for name, value in scaled.items()]
+        parts.sort(key=lambda item: abs(item[1]), reverse=True)
+        return tuple((name, round(value, 4)) for name, value in parts[: self.top])
+
+    def learn(self, features: dict[str, float], label: int) -> bool:
+        """Learn one resolved label; ``True`` if the error stream just drifted."""
+        error = abs(label - self._raw(features)) if self.n_learned else None
+        self._pipeline.learn_one(features, bool(label))
+        self.n_learned += 1
+        if error is None:
+            return False
+        self._drift.update(error)
+        if self._drift.drift_detected:
+            self.drift_events += 1
+            return True
+        return False
+
+    def to_bytes(self) -> bytes:
+        """A versioned checkpoint of the whole model, learned state included."""
+        state: dict[str, Any] = {
+            "kind": self.kind,
+            "params": {
+                "warmup": self.warmup,
+                "prior": self.prior,
+                "learning_rate": self.learning_rate,
+                "top": self.top,
+                "drift_delta": self.drift_delta,
+            },
+            "pipeline": self._pipeline,
+            "drift": self._drift,
+            "n_learned": self.n_learned,
+            "drift_events": self.drift_events,
+        }
+        header = _MAGIC + CHECKPOINT_VERSION.to_bytes(2, "big")
+        return header + pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RiskModel:
+        """Restore a checkpoint from :meth:`to_bytes`; refuses other formats and versions.
+
+        Only load checkpoints this service wrote (pickle runs code on load).
+        """
+        if not data.startswith(_MAGIC):
+            raise ValueError("not an arrears risk-model checkpoint")
+        offset = len(_MAGIC)
+        version = int.from_bytes(data[offset : offset + 2], "big")
+        if version != CHECKPOINT_VERSION:
+            raise ValueError(
+                f"risk-model checkpoint version {version} is not supported "
+                f"(expected {CHECKPOINT_VERSION})"
+            )
+        state = pickle.loads(data[offset + 2 :])  # our own checkpoints only
+        model = cls(state["kind"], **state["params"])
+        model._pipeline = state["pipeline"]
+        model._drift = state["drift"]
+        model.n_learned = state["n_learned"]
+        model.drift_events = state["drift_events"]
+        return model
