@@ -86,20 +86,8 @@ class LoanLedger:
         else:
             self._clear(installment)
 
-    def is_unpaid(self, installment_id: str) -> bool:
-        return any(item.installment_id == installment_id for item in self.unpaid)
-
-    def pay(self, amount: int, *, first: str | None = None) -> None:
-        """Allocate ``amount`` to installment ``first`` if given, then oldest first;
-        keep what is left as credit."""
-        if first is not None:
-            target = next(item for item in self.unpaid if item.installment_id == first)
-            used = min(amount, target.remaining)
-            target.remaining -= used
-            amount -= used
-            if not target.remaining:
-                self.unpaid.remove(target)
-                self._clear(target)
+    def pay(self, amount: int) -> None:
+        """Allocate ``amount`` oldest installment first; keep what is left as credit."""
         while amount and self.unpaid:
             oldest = self.unpaid[0]
             used = min(amount, oldest.remaining)
@@ -150,18 +138,8 @@ class Ledger:
         )
 
     def record_payment(self, event: Payment) -> None:
-        """Allocate a payment to its loan (which need not have arrears yet).
-
-        A payment the servicer applied to an installment that was never
-        reported missed settled that installment on time: it is neither
-        arrears money nor credit. Applied to a missed installment, it goes to
-        that one first. Otherwise it is allocated oldest due first.
-        """
-        loan = self.loans.setdefault(event.loan_id, LoanLedger())
-        if event.installment_id is None:
-            loan.pay(event.amount)
-        elif loan.is_unpaid(event.installment_id):
-            loan.pay(event.amount, first=event.installment_id)
+        """Allocate a payment to its loan (which need not have arrears yet)."""
+        self.loans.setdefault(event.loan_id, LoanLedger()).pay(event.amount)
 
     def oldest_due(self) -> date | None:
         """Due date of the oldest unpaid installment over all loans; ``None`` if none."""

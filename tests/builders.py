@@ -52,9 +52,8 @@ def paid(
     loan: str = "L1",
     currency: str = "EUR",
     borrower: str = "b1",
-    installment: str | None = None,
 ) -> Payment:
-    """A payment against ``loan`` at instant ``when``, optionally for one installment."""
+    """A payment against ``loan`` at instant ``when``."""
     return Payment(
         event_id=event_id,
         borrower_id=borrower,
@@ -62,5 +61,4 @@ def paid(
         amount=amount,
         currency=currency,
         paid_at=instant(when),
-        installment_id=installment,
     )
