@@ -58,7 +58,9 @@ def by_event_id(records: list[ConsumerRecord]) -> tuple[Output, int]:
         event_id = dict(headers)["ce_id"].decode()
         if event_id in output:
             duplicates += 1
-            assert output[event_id] == (record.value, headers), f"{event_id} differs on re-send"
+            assert output[event_id] == (record.value, headers), (
+                f"{event_id} differs on re-send:\n{output[event_id][0]!r}\n{record.value!r}"
+            )
         output[event_id] = (record.value, headers)
     return output, duplicates
 
