@@ -51,9 +51,11 @@ def accepts_connections(port: int) -> bool:
 
 
 def number_after(label: str, output: str) -> int:
-    found = re.search(rf"{label} ([\d,]+)", output)
+    """The number after the last ``label`` in the output: the final summary, not an
+    early status line printed before anything had happened."""
+    found = re.findall(rf"{label} ([\d,]+)", output)
     assert found, f"no {label!r} in the output:\n{output}"
-    return int(found.group(1).replace(",", ""))
+    return int(found[-1].replace(",", ""))
 
 
 @pytest.mark.timeout(120)
