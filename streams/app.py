@@ -37,7 +37,7 @@ class BorrowerTable(faust.Table):
     Faust's own ``table[key] = value`` picks the partition of the event being
     processed *now*; the processor writes in batches, long after that event,
     so it names the partition itself. The processor is told when partitions
-    are recovered (to rebuild aging schedules) and revoked (to drop caches).
+    are recovered (to rebuild aging schedules) and when a rebalance starts.
     """
 
     processor: TieringProcessor | None = None
@@ -102,7 +102,10 @@ class BorrowerTable(faust.Table):
     ) -> None:
         await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
         if self.processor is not None:
-            self.processor.revoke({tp.partition for tp in revoked})
+            # Not just the revoked ones: after every rebalance Faust seeks all
+            # assigned input partitions back to their committed offsets, so
+            # whatever the processor holds for a kept partition comes again.
+            self.processor.revoke(self.processor.partitions)
 
     async def on_recovery_completed(self, active_tps: set[TP], standby_tps: set[TP]) -> None:
         await super().on_recovery_completed(active_tps, standby_tps)

@@ -13,7 +13,7 @@ from typing import Any
 import faust
 
 from streams.settings import Settings
-from streams.transport import use_fetch_max_wait
+from streams.transport import use_service_transport
 
 MAX_POLL_RECORDS = 5000
 """Records per consumer poll (Faust's default 1,000 measured ~15 % slower here)."""
@@ -39,7 +39,7 @@ def build_app(settings: Settings, app_id: str, **overrides: Any) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         topic_allow_declare=True,
-        consumer_auto_offset_reset="earliest",
+        consumer_auto_offset_reset="earliest",  # streams.transport relies on it
         producer_acks=-1,
         processing_guarantee="at_least_once",
         broker_session_timeout=settings.session_timeout_s,
@@ -57,7 +57,7 @@ def build_app(settings: Settings, app_id: str, **overrides: Any) -> faust.App:
         value_serializer="raw",
     )
     app = faust.App(app_id, **(options | overrides))
-    use_fetch_max_wait(app, settings.fetch_max_wait_ms)
+    use_service_transport(app, settings.fetch_max_wait_ms)
     return app
 
 

@@ -11,10 +11,17 @@ The wait follows Kafka Streams' ``max.task.idle.ms`` (KIP-695):
 * with ``max_idle > 0`` a record waits up to ``max_idle`` for an empty topic,
   even one fully read, because its producer may simply be a little behind;
 * past that, it still waits while the empty topic is known to hold unread
-  records on the broker (they are being fetched), for at most
-  :data:`LAGGING_WAIT_S`, so a stuck fetch cannot stall the partition;
+  records on the broker (or while that is not known yet), however long it
+  takes: they are being fetched, and going ahead without them would write a
+  history that fetch order decided;
 * with ``max_idle == 0`` only that second rule applies: no wait for producers,
   but data already on the broker is fetched first.
+
+A fetch that never comes therefore stalls its partition, visibly
+(:meth:`PartitionMerger.waiting`, the ``arrears_merge_wait_seconds`` gauge and
+its alert), rather than letting the partition go on with a wrong history.
+An earlier version gave up after 10 s; that hid a lost-records bug in the
+consumer (see ``streams/transport.py``) behind silently diverging timelines.
 
 Anything earlier that turns up after its turn is handled by the domain's
 late-event rule. Within one topic-partition records keep their offset order:
@@ -29,9 +36,6 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
-
-LAGGING_WAIT_S = 10.0
-"""Longest wait for a topic known to have unread records before going ahead without it."""
 
 RECHECK_S = 0.005
 """How long a "still has unread records" answer is trusted before asking again.
@@ -65,6 +69,8 @@ class PartitionMerger(Generic[T]):
     []
     >>> merger.release(now=0.6, caught_up=lambda source: False)  # unread missed records exist
     []
+    >>> merger.waiting(now=0.6)
+    0.6
     >>> merger.release(now=0.7, caught_up=lambda source: True)  # waited max_idle, all read
     ['pay@20']
     """
@@ -112,18 +118,22 @@ class PartitionMerger(Generic[T]):
             if head is None or head_queue is None:
                 return released
             if starving:
-                waited = now - oldest_arrival
-                if waited < self.max_idle:
+                if now - oldest_arrival < self.max_idle or now < self._lagging_until:
                     return released
-                if waited < LAGGING_WAIT_S:
-                    if now < self._lagging_until:
-                        return released
-                    if not all(caught_up(s) for s in starving):
-                        self._lagging_until = now + RECHECK_S
-                        return released
+                if not all(caught_up(s) for s in starving):
+                    self._lagging_until = now + RECHECK_S
+                    return released
             head_queue.popleft()
             self.stream_time = max(self.stream_time, head.event_time)
             released.append(head.item)
+
+    def waiting(self, *, now: float) -> float:
+        """Seconds the longest-held record has been buffered (0 when empty).
+
+        Records normally leave within ``max_idle`` plus a fetch; a value that
+        keeps growing means a source's records are not arriving."""
+        arrivals = [queue[0].arrived for queue in self._queues.values() if queue]
+        return now - min(arrivals) if arrivals else 0.0
 
     def drain(self) -> list[T]:
         """Remove and return everything buffered (used when the partition is revoked)."""

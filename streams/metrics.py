@@ -57,6 +57,13 @@ class Metrics:
         self.buffered = Gauge(
             "arrears_merge_buffered", "Records waiting in the event-time merge", registry=r
         )
+        self.merge_wait = Gauge(
+            "arrears_merge_wait_seconds",
+            "How long the oldest record in a partition's merge has waited; it keeps "
+            "growing only while a topic's unread records are not arriving",
+            ["partition"],
+            registry=r,
+        )
         self.cached_borrowers = Gauge(
             "arrears_cached_borrowers", "Borrower states held decoded in memory", registry=r
         )

@@ -48,6 +48,9 @@ from streams.schedule import AgingSchedule
 
 log = structlog.get_logger(__name__)
 
+STALL_WARNING_S = 30.0
+"""A partition whose merge has held a record this long is logged as stalled."""
+
 InputKind = Literal["payments", "missed-payments"]
 INPUT_KINDS: tuple[InputKind, ...] = ("payments", "missed-payments")
 
@@ -114,6 +117,8 @@ def decode_state(value: bytes) -> tuple[BorrowerState, int]:
 class _PartitionState:
     merger: PartitionMerger[tuple[InputRecord, InputEvent]]
     stream_time_gauge: Gauge
+    wait_gauge: Gauge
+    stalled: bool = False
     schedule: AgingSchedule = field(default_factory=AgingSchedule)
     last_offsets: dict[str, int] = field(default_factory=dict)
 
@@ -178,6 +183,7 @@ class TieringProcessor:
             self._release(partition, part)
             if self.clock == "wall":
                 self._age(partition, part, self.wall_clock())
+            self._watch_merge_wait(partition, part)
         self.metrics.buffered.set(sum(len(p.merger) for p in self._partitions.values()))
         self.metrics.cached_borrowers.set(len(self.cache))
         self.metrics.scheduled_borrowers.set(
@@ -189,6 +195,11 @@ class TieringProcessor:
         part = self._partitions.get(partition)
         kind = next((k for k, t in self.topics.items() if t == topic), None)
         return None if part is None or kind is None else part.last_offsets.get(kind)
+
+    @property
+    def partitions(self) -> set[int]:
+        """Input partitions this processor holds anything for."""
+        return set(self._partitions)
 
     def flush_due(self) -> bool:
         """True once ``flush_interval_s`` has passed since the last flush began."""
@@ -226,20 +237,26 @@ class TieringProcessor:
         )
 
     def revoke(self, partitions: Iterable[int]) -> None:
-        """Stop owning ``partitions``: drop their buffers, schedules, cached state and acks.
+        """Let go of ``partitions``: drop their buffers, schedules, cached state and acks.
 
-        Inputs whose state is dropped here are never acknowledged, so the new
-        owner re-reads them, rebuilds the same state from the changelog and
-        replays them (re-sending identical tier changes at worst).
+        Inputs whose state is dropped here are never acknowledged, so whoever
+        owns the partition next (this worker too, after a rebalance that kept
+        it) re-reads them from the committed offset, rebuilds the same state
+        from the table and replays them (re-sending identical tier changes at
+        worst).
         """
-        gone = set(partitions) & set(self._partitions)
+        gone = set(partitions) & self.partitions
         for partition in gone:
             del self._partitions[partition]
+            # A gauge left behind would report (and alert on) a partition
+            # another worker now owns.
+            self.metrics.stream_time.remove(str(partition))
+            self.metrics.merge_wait.remove(str(partition))
         self._scheduled_partitions -= gone
         self._acks = [(p, ack) for p, ack in self._acks if p not in gone]
         self.cache.drop_partitions(gone)
         if gone:
-            log.info("partitions revoked", partitions=sorted(gone))
+            log.info("partitions released", partitions=sorted(gone))
 
     # -- durability ----------------------------------------------------------
 
@@ -280,6 +297,7 @@ class TieringProcessor:
             "partitions": {
                 str(p): {
                     "buffered": len(part.merger),
+                    "merge_wait_s": round(part.merger.waiting(now=self.monotonic()), 3),
                     "stream_time": _iso(part.merger.stream_time),
                     "scheduled_borrowers": len(part.schedule),
                     "next_aging_at": _iso(part.schedule.next_instant()),
@@ -297,6 +315,7 @@ class TieringProcessor:
             part = _PartitionState(
                 PartitionMerger(INPUT_KINDS, self.max_idle_s),
                 self.metrics.stream_time.labels(str(partition)),
+                self.metrics.merge_wait.labels(str(partition)),
             )
             self._partitions[partition] = part
         return part
@@ -313,6 +332,22 @@ class TieringProcessor:
             part.stream_time_gauge.set(part.merger.stream_time)
             if self.clock == "event":
                 self._age(partition, part, part.merger.stream_time)
+
+    def _watch_merge_wait(self, partition: int, part: _PartitionState) -> None:
+        """Publish how long the merge has held a record; log a stall once, and its end."""
+        waited = part.merger.waiting(now=self.monotonic())
+        part.wait_gauge.set(waited)
+        if waited >= STALL_WARNING_S and not part.stalled:
+            part.stalled = True
+            log.warning(
+                "merge stalled: waiting for unread records of an input topic",
+                partition=partition,
+                waited_s=round(waited, 1),
+                last_offsets=part.last_offsets,
+            )
+        elif waited < STALL_WARNING_S and part.stalled:
+            part.stalled = False
+            log.info("merge resumed", partition=partition)
 
     def _apply(self, record: InputRecord, event: InputEvent, part: _PartitionState) -> None:
         state = self._state(event.borrower_id)

@@ -1,37 +1,116 @@
-"""Faust's Kafka transport with the one consumer setting Faust does not expose.
+"""Faust's Kafka transport with the corrections this service depends on.
 
-Faust 0.15 creates its aiokafka consumer with ``fetch_max_wait_ms=1500``
-hard-coded. A broker that holds a fetch for the full wait when no data is
-there (the embedded Tansu broker does; measured: median delivery 377 ms at
-1,500 ms, 8 ms at 50 ms) turns that into the latency of every tier change.
-A real Kafka broker answers as soon as data arrives, so a short wait only adds
-empty fetches while idle. This module swaps in subclasses that apply
-``ARREARS_FETCH_MAX_WAIT_MS`` and change nothing else.
+**Fetch wait.** Faust 0.15 creates its aiokafka consumer with
+``fetch_max_wait_ms=1500`` hard-coded. A broker that holds a fetch for the full
+wait when no data is there (the embedded Tansu broker does; measured: median
+delivery 377 ms at 1,500 ms, 8 ms at 50 ms) turns that into the latency of
+every tier change. A real Kafka broker answers as soon as data arrives, so a
+short wait only adds empty fetches while idle. ``ARREARS_FETCH_MAX_WAIT_MS``
+applies instead.
+
+**Records delivered from the wrong position after an assignment.** Found on
+the embedded broker, where a worker restarted after a SIGKILL published
+histories that fetch order had decided. Three Faust behaviours combine:
+
+1. While a partition is being paused for a rebalance, Faust drops what the
+   fetcher thread has just returned for it (``Consumer.getmany`` filters on
+   the live set of active partitions) after aiokafka has already moved its
+   position past those records.
+2. When recovery ends, Faust resumes the input partitions *before* it seeks
+   them back to their committed offsets, with the flow already running, so
+   records from the advanced position reach the agents in between.
+3. The seek itself (aiokafka's ``seek_to_committed``) skips partitions whose
+   committed offset is missing or 0, so a partition the group never committed
+   keeps the advanced position for good and its first records are never
+   delivered.
+
+Here the input partitions stay paused until the seek is done (1 then does no
+harm: the seek rewinds whatever was dropped), and the seek also rewinds
+never-committed partitions to the beginning, where this service's group
+starts (``consumer_auto_offset_reset`` is always ``earliest``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import aiokafka
 import faust
+from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as faust_kafka
+from faust.types import TP
 
 
-def use_fetch_max_wait(app: faust.App, fetch_max_wait_ms: int) -> None:
-    """Make ``app``'s worker consumer wait at most ``fetch_max_wait_ms`` per fetch."""
+class _ServiceConsumer(faust_kafka.Consumer):
+    """The worker consumer: Faust's, with input partitions held until they are sought."""
 
-    class ShortWaitConsumerThread(faust_kafka.AIOKafkaConsumerThread):
-        def _create_worker_consumer(
-            self, transport: faust_kafka.Transport
-        ) -> aiokafka.AIOKafkaConsumer:
-            consumer = super()._create_worker_consumer(transport)
-            consumer._fetch_max_wait_ms = fetch_max_wait_ms  # read when the fetcher starts
-            return consumer
+    fetch_max_wait_ms: int = 1500
 
-    class ShortWaitConsumer(faust_kafka.Consumer):
-        def _new_consumer_thread(self) -> faust_kafka.AIOKafkaConsumerThread:
-            return ShortWaitConsumerThread(self, loop=self.loop, beacon=self.beacon)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._awaiting_seek = False
+        self._held: set[TP] = set()
 
-    class ShortWaitTransport(faust_kafka.Transport):
-        Consumer = ShortWaitConsumer
+    def _new_consumer_thread(self) -> faust_kafka.AIOKafkaConsumerThread:
+        return _ServiceConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
-    app.transport = ShortWaitTransport(app.conf.broker_consumer, app)
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        self._awaiting_seek = True
+        self._held = set()
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    def resume_partitions(self, tps: Iterable[TP]) -> None:
+        """Resume changelog partitions at once; input partitions only after the seek."""
+        tps = set(tps)
+        if self._awaiting_seek:
+            inputs = {tp for tp in tps if not self._is_changelog_tp(tp)}
+            self._held |= inputs
+            tps -= inputs
+        super().resume_partitions(tps)
+
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        uncommitted = self.uncommitted_stream_partitions()
+        if uncommitted:
+            await self._thread.seek_to_beginning(  # aiokafka checks the tuple type
+                *(TopicPartition(tp.topic, tp.partition) for tp in uncommitted)
+            )
+        self._awaiting_seek = False
+        held, self._held = self._held, set()
+        super().resume_partitions(held & self.assignment())
+
+    def uncommitted_stream_partitions(self) -> list[TP]:
+        """Assigned partitions read by streams (not changelogs) with nothing committed.
+
+        After :meth:`perform_seek` Faust records a committed offset of 0 as
+        missing too; both mean "start where a new group starts"."""
+        return sorted(
+            tp
+            for tp in self.assignment()
+            if not self._is_changelog_tp(tp) and not self._committed_offset.get(tp)
+        )
+
+
+class _ServiceConsumerThread(faust_kafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(
+        self, transport: faust_kafka.Transport
+    ) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        wait_ms = getattr(self.consumer, "fetch_max_wait_ms", _ServiceConsumer.fetch_max_wait_ms)
+        consumer._fetch_max_wait_ms = wait_ms  # read when the fetcher starts
+        return consumer
+
+
+def use_service_transport(app: faust.App, fetch_max_wait_ms: int) -> None:
+    """Give ``app`` the corrected consumer, waiting at most ``fetch_max_wait_ms`` per fetch."""
+
+    class ServiceConsumer(_ServiceConsumer):
+        pass
+
+    ServiceConsumer.fetch_max_wait_ms = fetch_max_wait_ms
+
+    class ServiceTransport(faust_kafka.Transport):
+        Consumer = ServiceConsumer
+
+    app.transport = ServiceTransport(app.conf.broker_consumer, app)

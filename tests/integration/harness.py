@@ -213,27 +213,54 @@ async def wait_drained(
 
 
 async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord]:
-    """Every record currently in ``topic``, all partitions, read up to the end offsets."""
+    """Every record currently in ``topic``, all partitions.
+
+    Reads until the high watermarks of fetch responses; not ``end_offsets``,
+    because Tansu answers ListOffsets with the first offset of the last record
+    batch plus one, which hides the rest of a multi-record last batch."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
     )
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            await consumer.topics()  # refresh metadata once
-            partitions = [
-                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
+        partitions = await _partitions_of(consumer, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
         records: list[ConsumerRecord] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+
+        def behind(tp: TopicPartition, position: int) -> bool:
+            highwater = consumer.highwater(tp)
+            return highwater is None or position < highwater
+
+        while [tp for tp in partitions if behind(tp, await consumer.position(tp))]:
             for batch in (await consumer.getmany(timeout_ms=500)).values():
                 records.extend(batch)
         return records
     finally:
         await consumer.stop()
+
+
+async def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    """The offsets ``group`` has committed on the input topics (uncommitted ones left out)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        committed: dict[TopicPartition, int] = {}
+        for topic in ("payments", "missed-payments"):
+            for tp in await _partitions_of(consumer, topic):
+                offset = await consumer.committed(tp)
+                if offset is not None:
+                    committed[tp] = offset
+        return committed
+    finally:
+        await consumer.stop()
+
+
+async def _partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        await consumer.topics()  # refresh metadata once
+        partitions = consumer.partitions_for_topic(topic)
+    return [TopicPartition(topic, p) for p in sorted(partitions or ())]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from streams.broker import EmbeddedBroker, free_port
 from streams.preflight import ensure_topics
 from tests.integration.harness import (
     WorkerProcess,
+    committed_offsets,
     produce,
     produce_paced,
     read_all,
@@ -65,6 +67,17 @@ def by_event_id(records: list[ConsumerRecord]) -> tuple[Output, int]:
     return output, duplicates
 
 
+@dataclass
+class Run:
+    """What a run published, and how far it had got when its worker was killed:
+    tier changes out, and input offsets the group had committed."""
+
+    output: Output
+    duplicates: int
+    seen_at_kill: int = 0
+    committed_at_kill: int = 0
+
+
 async def run_portfolio(
     tmp: Path,
     *,
@@ -72,9 +85,8 @@ async def run_portfolio(
     live_rate: float | None = None,
     second_worker: bool = False,
     **settings: str,
-) -> tuple[Output, int, int]:
-    """Run the portfolio through a fresh broker and return the output by id, the
-    duplicate count and the number of tier changes seen at a kill.
+) -> Run:
+    """Run the portfolio through a fresh broker and return what was published.
 
     By default the whole portfolio is on the broker before the worker starts (a
     replay of history). With ``live_rate`` the worker starts first and inputs
@@ -92,92 +104,100 @@ async def run_portfolio(
         if second_worker:
             survivor_env = env | {"ARREARS_WEB_PORT": str(free_port())}
             survivor = WorkerProcess(survivor_env, tmp / "survivor.log").start()
-        seen_at_kill = 0
+        run = Run({}, 0)
         try:
+            production = None
             if live_rate is not None:
                 await wait_drained(worker, input_partitions=PARTITIONS)  # joined, nothing to do
-                await produce_paced(broker.bootstrap, portfolio_records(), live_rate)
+                production = asyncio.create_task(
+                    produce_paced(broker.bootstrap, portfolio_records(), live_rate)
+                )
             if kill_after_changes is not None:
-                while (seen_at_kill := len(await read_all(broker.bootstrap, "tier-changes"))) < (
-                    kill_after_changes
-                ):
+                while run.seen_at_kill < kill_after_changes:
                     assert worker.process is not None and worker.process.poll() is None, (
                         worker.log()
                     )
                     await asyncio.sleep(0.2)
+                    run.seen_at_kill = len(await read_all(broker.bootstrap, "tier-changes"))
                 worker.kill()
+                run.committed_at_kill = sum(
+                    (await committed_offsets(broker.bootstrap, env["ARREARS_APP_ID"])).values()
+                )
                 worker = survivor or WorkerProcess(env, tmp / "worker-1.log").start()
+            if production is not None:
+                await production
             await wait_drained(worker, input_partitions=PARTITIONS)
         finally:
             worker.stop()
             if survivor is not None:
                 survivor.stop()
-        output, duplicates = by_event_id(await read_all(broker.bootstrap, "tier-changes"))
-        return output, duplicates, seen_at_kill
+        run.output, run.duplicates = by_event_id(await read_all(broker.bootstrap, "tier-changes"))
+        return run
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Output:
-    output, duplicates, _ = asyncio.run(run_portfolio(tmp_path_factory.mktemp("reference")))
-    assert duplicates == 0, "an uninterrupted run publishes each tier change once"
-    assert len(output) > 500, "the portfolio must exercise many tier changes"
-    return output
+    run = asyncio.run(run_portfolio(tmp_path_factory.mktemp("reference")))
+    assert run.duplicates == 0, "an uninterrupted run publishes each tier change once"
+    assert len(run.output) > 500, "the portfolio must exercise many tier changes"
+    return run.output
 
 
 class TestDeterminism:
     async def test_replaying_the_same_inputs_on_fresh_state_gives_identical_tier_changes(
         self, reference: Output, tmp_path: Path
     ) -> None:
-        output, duplicates, _ = await run_portfolio(tmp_path)
+        run = await run_portfolio(tmp_path)
 
-        assert duplicates == 0
-        assert output == reference
+        assert run.duplicates == 0
+        assert run.output == reference
 
     async def test_inputs_arriving_live_give_the_same_tier_changes_as_a_replay_of_history(
         self, reference: Output, tmp_path: Path
     ) -> None:
-        output, duplicates, _ = await run_portfolio(tmp_path, live_rate=2500)
+        run = await run_portfolio(tmp_path, live_rate=2500)
 
-        assert duplicates == 0
-        assert output == reference
-
-
-RESTART_LOSS = pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "OPEN BUG (issue 2 is not resolved for it): in some runs an input acknowledged "
-        "and committed before the SIGKILL is missing from the state restored from the "
-        "changelog, so a re-sent tier change differs (seen: an aging change with a higher "
-        "overdue_amount, i.e. a lost payment). Suspect: Faust's changelog recovery end on "
-        "Tansu (ListOffsets reports a too-low end after multi-record batches). Kept "
-        "running so every pass or failure shows in the report."
-    ),
-)
+        assert run.duplicates == 0
+        assert run.output == reference
 
 
-@RESTART_LOSS
 class TestCrashSafety:
-    async def test_a_worker_killed_mid_stream_still_publishes_every_tier_change_once_by_id(
+    """Every tier change is published after a SIGKILL, and every re-send is identical
+    (``by_event_id`` fails on a re-send that differs from the original)."""
+
+    async def test_a_worker_killed_before_its_first_commit_replays_everything_harmlessly(
         self, reference: Output, tmp_path: Path
     ) -> None:
-        output, duplicates, seen_at_kill = await run_portfolio(
-            tmp_path, kill_after_changes=len(reference) // 3
+        run = await run_portfolio(tmp_path, kill_after_changes=len(reference) // 3)
+
+        assert run.seen_at_kill < len(reference), "the kill must land mid-stream"
+        assert run.committed_at_kill == 0, "a backlog replay is killed before any commit"
+        assert run.output == reference
+        assert "partitions assigned" in (tmp_path / "worker-1.log").read_text()
+        print(f"kill at {run.seen_at_kill}/{len(reference)}; {run.duplicates} re-sent")
+
+    async def test_a_worker_killed_after_committing_resumes_from_its_commits(
+        self, reference: Output, tmp_path: Path
+    ) -> None:
+        run = await run_portfolio(
+            tmp_path, live_rate=2500, kill_after_changes=2 * len(reference) // 3
         )
 
-        assert seen_at_kill < len(reference), "the kill must land mid-stream"
-        assert output.keys() == reference.keys()
-        assert output == reference
-        log = (tmp_path / "worker-1.log").read_text()
-        assert "partitions assigned" in log
-        print(f"kill at {seen_at_kill}/{len(reference)} tier changes; {duplicates} re-sent")
+        assert run.seen_at_kill < len(reference), "the kill must land mid-stream"
+        assert run.committed_at_kill > 0, "the kill must come after offsets were committed"
+        assert run.output == reference
+        print(
+            f"kill at {run.seen_at_kill}/{len(reference)} with {run.committed_at_kill} "
+            f"input offsets committed; {run.duplicates} re-sent"
+        )
 
     async def test_when_one_of_two_workers_dies_the_other_takes_over_and_nothing_is_lost(
         self, reference: Output, tmp_path: Path
     ) -> None:
-        output, duplicates, seen_at_kill = await run_portfolio(
+        run = await run_portfolio(
             tmp_path, kill_after_changes=len(reference) // 3, second_worker=True
         )
 
-        assert seen_at_kill < len(reference), "the kill must land mid-stream"
-        assert output == reference
-        print(f"kill at {seen_at_kill}/{len(reference)} tier changes; {duplicates} re-sent")
+        assert run.seen_at_kill < len(reference), "the kill must land mid-stream"
+        assert run.output == reference
+        print(f"kill at {run.seen_at_kill}/{len(reference)}; {run.duplicates} re-sent")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.merge import LAGGING_WAIT_S, RECHECK_S, PartitionMerger
+from streams.merge import RECHECK_S, PartitionMerger
 
 SOURCES = ("payments", "missed")
 NEVER = lambda source: False  # noqa: E731 -- the caught_up callbacks read best as values
@@ -158,15 +158,11 @@ class TestWaitingForALaggingSource:
         assert m.release(now=1.5 + RECHECK_S / 2, caught_up=lagging) == []
         assert asked == ["missed", "missed"]
 
-    def test_a_stuck_fetch_holds_the_partition_for_at_most_the_lagging_wait(self) -> None:
+    def test_a_source_with_unread_records_is_waited_for_however_long_it_takes(self) -> None:
         m = merger(max_idle=0.5)
         push(m, "payments", 20, now=1.0)
-        push(m, "payments", 25, now=1.0)
-        assert m.release(now=1.0 + LAGGING_WAIT_S - 0.01, caught_up=NEVER) == []
-        assert m.release(now=1.0 + LAGGING_WAIT_S, caught_up=NEVER) == [
-            "payments@20",
-            "payments@25",
-        ]
+        assert m.release(now=1.0 + 86_400, caught_up=NEVER) == []
+        assert m.waiting(now=1.0 + 86_400) == 86_400
 
     def test_the_wait_is_counted_from_the_oldest_buffered_arrival(self) -> None:
         m = merger(max_idle=0.5)
@@ -175,6 +171,15 @@ class TestWaitingForALaggingSource:
         assert m.release(now=1.5, caught_up=ALWAYS) == ["payments@20"]
         assert m.release(now=1.89, caught_up=ALWAYS) == []
         assert m.release(now=1.9, caught_up=ALWAYS) == ["payments@25"]
+
+    def test_reports_no_wait_when_nothing_is_held(self) -> None:
+        m = merger()
+        assert m.waiting(now=5.0) == 0
+        push(m, "payments", 20, now=1.0)
+        push(m, "missed", 10, now=2.0)
+        assert m.waiting(now=5.0) == 4.0
+        m.release(now=5.0, caught_up=ALWAYS)
+        assert m.waiting(now=5.0) == 0
 
     def test_a_record_of_the_lagging_source_arriving_in_time_goes_first(self) -> None:
         m = merger(max_idle=0.5)
