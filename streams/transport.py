@@ -76,9 +76,13 @@ class _ServiceConsumer(faust_kafka.Consumer):
             await self._thread.seek_to_beginning(  # aiokafka checks the tuple type
                 *(TopicPartition(tp.topic, tp.partition) for tp in uncommitted)
             )
-        self._awaiting_seek = False
-        held, self._held = self._held, set()
-        super().resume_partitions(held & self.assignment())
+        # Faust also seeks from getmany while the flow is stopped, before
+        # recovery has resumed anything: only the seek that follows the resume
+        # of the input partitions releases them.
+        if self._held:
+            self._awaiting_seek = False
+            held, self._held = self._held, set()
+            super().resume_partitions(held & self.assignment())
 
     def uncommitted_stream_partitions(self) -> list[TP]:
         """Assigned partitions read by streams (not changelogs) with nothing committed.
