@@ -16,7 +16,12 @@ Direction = Literal["escalation", "de-escalation"]
 
 @dataclass(frozen=True, slots=True)
 class Payment:
-    """Money received from a borrower against one loan."""
+    """Money received from a borrower against one loan.
+
+    ``installment_id`` is the installment the servicer applied it to, when it
+    says so. It matters for installments paid on time: they are never reported
+    missed, so without it their payments would look like prepaid credit.
+    """
 
     event_id: str
     borrower_id: str
@@ -24,6 +29,7 @@ class Payment:
     amount: int
     currency: str
     paid_at: datetime
+    installment_id: str | None = None
 
     @property
     def event_time(self) -> datetime:

@@ -10,6 +10,13 @@ installment id). A partly paid installment stays unpaid and keeps its due date;
 money beyond all of the loan's arrears is held as credit for that loan's next
 missed installment.
 
+A payment may name the installment the servicer applied it to. Naming a
+missed one sends the money there first. Naming one never reported missed means
+it was paid on time: that money is neither arrears money nor credit (otherwise
+every on-time payment would pile up as credit and hide the borrower's next
+real miss); it is kept against that installment only, in case a missed report
+for it still arrives (a servicer's report racing the payment).
+
 >>> from datetime import date, datetime, UTC
 >>> from domain.events import MissedPayment, Payment
 >>> seen = datetime(2024, 3, 1, tzinfo=UTC)
@@ -24,6 +31,9 @@ missed installment.
 >>> ledger.record_payment(Payment("e4", "b1", "L1", 80, "EUR", seen))
 >>> ledger.days_past_due(seen), ledger.overdue_amount, ledger.credit
 (0, 0, 30)
+>>> ledger.record_payment(Payment("e5", "b1", "L1", 100, "EUR", seen, installment_id="i3"))
+>>> ledger.credit  # i3 was paid on time: not credit
+30
 """
 
 from __future__ import annotations
@@ -68,6 +78,8 @@ class LoanLedger:
     unpaid: list[Installment] = field(default_factory=list)
     credit: int = 0
     cleared: OrderedDict[str, tuple[date, int]] = field(default_factory=OrderedDict)
+    settled: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    """Money paid on time against installments never reported missed, by installment."""
 
     def known(self, installment_id: str) -> tuple[date, int] | None:
         """The recorded ``(due_date, amount_due)`` of an installment, if remembered."""
@@ -77,7 +89,9 @@ class LoanLedger:
         return self.cleared.get(installment_id)
 
     def add(self, installment: Installment) -> None:
-        """Record a new missed installment, paying it from credit first."""
+        """Record a new missed installment, paying it from money paid against it on
+        time (any excess becomes credit), then from credit."""
+        self.credit += self.settled.pop(installment.installment_id, 0)
         used = min(self.credit, installment.remaining)
         self.credit -= used
         installment.remaining -= used
@@ -86,8 +100,23 @@ class LoanLedger:
         else:
             self._clear(installment)
 
-    def pay(self, amount: int) -> None:
-        """Allocate ``amount`` oldest installment first; keep what is left as credit."""
+    def pay(self, amount: int, installment_id: str | None = None) -> None:
+        """Allocate ``amount`` (see the module doc): to the named installment if it
+        is unpaid, then oldest first, keeping the rest as credit; or, for a named
+        installment never reported missed, against that installment alone."""
+        if installment_id is not None and self.known(installment_id) is None:
+            self.settled[installment_id] = self.settled.get(installment_id, 0) + amount
+            while len(self.settled) > CLEARED_MEMORY:
+                self.settled.popitem(last=False)
+            return
+        named = next((i for i in self.unpaid if i.installment_id == installment_id), None)
+        if named is not None:
+            used = min(amount, named.remaining)
+            named.remaining -= used
+            amount -= used
+            if not named.remaining:
+                self.unpaid.remove(named)
+                self._clear(named)
         while amount and self.unpaid:
             oldest = self.unpaid[0]
             used = min(amount, oldest.remaining)
@@ -139,7 +168,7 @@ class Ledger:
 
     def record_payment(self, event: Payment) -> None:
         """Allocate a payment to its loan (which need not have arrears yet)."""
-        self.loans.setdefault(event.loan_id, LoanLedger()).pay(event.amount)
+        self.loans.setdefault(event.loan_id, LoanLedger()).pay(event.amount, event.installment_id)
 
     def oldest_due(self) -> date | None:
         """Due date of the oldest unpaid installment over all loans; ``None`` if none."""
@@ -185,6 +214,10 @@ class Ledger:
                     {"installment_id": key, "due_date": due.isoformat(), "amount_due": amount}
                     for key, (due, amount) in loan.cleared.items()
                 ],
+                "settled": [
+                    {"installment_id": key, "amount": amount}
+                    for key, amount in loan.settled.items()
+                ],
             }
             for loan_id, loan in self.loans.items()
         }
@@ -211,6 +244,9 @@ class Ledger:
                             (date.fromisoformat(item["due_date"]), item["amount_due"]),
                         )
                         for item in loan["cleared"]
+                    ),
+                    settled=OrderedDict(  # absent in states stored by earlier versions
+                        (item["installment_id"], item["amount"]) for item in loan.get("settled", ())
                     ),
                 )
                 for loan_id, loan in data.items()

@@ -106,6 +106,7 @@ def decode_payment(
         amount=f.read_amount(obj, "amount"),
         currency=f.read_currency(obj),
         paid_at=f.read_timestamp(obj, "paid_at"),
+        installment_id=f.read_optional_identifier(obj, "installment_id"),
     )
     _check_key(key, payment.borrower_id)
     return payment
@@ -165,16 +166,17 @@ def encode_payment(payment: Payment) -> bytes:
 
     Values are not validated, so tests can publish deliberately bad records.
     """
-    return orjson.dumps(
-        {
-            "event_id": payment.event_id,
-            "borrower_id": payment.borrower_id,
-            "loan_id": payment.loan_id,
-            "amount": payment.amount,
-            "currency": payment.currency,
-            "paid_at": f.format_timestamp(payment.paid_at),
-        }
-    )
+    record = {
+        "event_id": payment.event_id,
+        "borrower_id": payment.borrower_id,
+        "loan_id": payment.loan_id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "paid_at": f.format_timestamp(payment.paid_at),
+    }
+    if payment.installment_id is not None:
+        record["installment_id"] = payment.installment_id
+    return orjson.dumps(record)
 
 
 def encode_missed_payment(missed: MissedPayment) -> bytes:

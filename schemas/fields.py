@@ -362,6 +362,13 @@ def read_choice(obj: dict[str, Any], field: str, choices: tuple[str, ...]) -> st
     return value
 
 
+def read_optional_identifier(obj: dict[str, Any], field: str) -> str | None:
+    """An identifier that may be absent or null."""
+    if obj.get(field) is None:
+        return None
+    return read_identifier(obj, field)
+
+
 def read_optional_number(obj: dict[str, Any], field: str) -> float | None:
     """A JSON number or null (JSON has no NaN or infinity, so the result is finite)."""
     value = require(obj, field)

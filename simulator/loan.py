@@ -133,7 +133,10 @@ class LoanStream:
         paid_on = due - timedelta(days=min(MAX_LEAD_DAYS, max(0, lead)))
         if not_before is not None and paid_on < not_before:
             paid_on = not_before
-        return self._payment(paid_on, amount, habits, may_overpay=True)
+        installment_id = f"{self._loan.loan_id}-I{number:03d}"
+        return self._payment(
+            paid_on, amount, habits, may_overpay=True, installment_id=installment_id
+        )
 
     def _miss(self, number: int, due: date, amount: int, habits: Behaviour) -> TimedEvent:
         if not self._overdue:
@@ -195,8 +198,16 @@ class LoanStream:
         return out
 
     def _payment(
-        self, paid_on: date, amount: int, habits: Behaviour, *, may_overpay: bool
+        self,
+        paid_on: date,
+        amount: int,
+        habits: Behaviour,
+        *,
+        may_overpay: bool,
+        installment_id: str | None = None,
     ) -> TimedEvent:
+        """A payment; ``installment_id`` when it settles one installment on time,
+        as a servicer records it (arrears payments are allocated oldest first)."""
         rng = self._rng
         if may_overpay and rng.random() < habits.overpay_rate:
             extra = -amount % ROUND_UP_TO or ROUND_UP_TO
@@ -221,6 +232,7 @@ class LoanStream:
             amount=amount,
             currency=self._currency,
             paid_at=paid_at,
+            installment_id=installment_id,
         )
 
     def _off_due_dates(self, day: date) -> date:

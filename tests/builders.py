@@ -52,8 +52,9 @@ def paid(
     loan: str = "L1",
     currency: str = "EUR",
     borrower: str = "b1",
+    installment: str | None = None,
 ) -> Payment:
-    """A payment against ``loan`` at instant ``when``."""
+    """A payment against ``loan`` at instant ``when``, optionally for one installment."""
     return Payment(
         event_id=event_id,
         borrower_id=borrower,
@@ -61,4 +62,5 @@ def paid(
         amount=amount,
         currency=currency,
         paid_at=instant(when),
+        installment_id=installment,
     )

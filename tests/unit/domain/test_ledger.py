@@ -107,6 +107,66 @@ class TestCredit:
         assert (ledger.overdue_amount, ledger.credit) == (100, 500)
 
 
+class TestPaymentsNamingAnInstallment:
+    def test_an_installment_paid_on_time_is_neither_arrears_money_nor_credit(self) -> None:
+        ledger = ledger_with(paid("e1", 100, "2024-01-01", installment="L1-2024-01-01"))
+        assert (ledger.overdue_amount, ledger.credit) == (0, 0)
+        ledger.record_missed(missed("e2", "2024-02-01", 100))
+        assert ledger.oldest_due() == date(2024, 2, 1)
+
+    def test_an_on_time_payment_does_not_reduce_earlier_arrears(self) -> None:
+        ledger = ledger_with(
+            missed("e1", "2024-01-01", 100),
+            paid("e2", 100, "2024-02-01", installment="L1-2024-02-01"),
+        )
+        assert (ledger.overdue_amount, ledger.oldest_due()) == (100, date(2024, 1, 1))
+
+    def test_a_payment_for_a_missed_installment_goes_to_it_before_older_ones(self) -> None:
+        ledger = ledger_with(
+            missed("e1", "2024-01-01", 100),
+            missed("e2", "2024-02-01", 100),
+            paid("e3", 150, "2024-02-10", installment="L1-2024-02-01"),
+        )
+        assert (ledger.overdue_amount, ledger.oldest_due()) == (50, date(2024, 1, 1))
+
+    def test_what_is_left_after_the_named_installment_goes_oldest_first_then_to_credit(
+        self,
+    ) -> None:
+        ledger = ledger_with(
+            missed("e1", "2024-01-01", 100),
+            missed("e2", "2024-02-01", 100),
+            paid("e3", 230, "2024-02-10", installment="L1-2024-02-01"),
+        )
+        assert (ledger.overdue_amount, ledger.credit) == (0, 30)
+
+    def test_a_missed_report_racing_the_on_time_payment_is_covered_by_it(self) -> None:
+        ledger = ledger_with(
+            paid("e1", 120, "2024-01-01", installment="L1-2024-01-01"),
+            missed("e2", "2024-01-01", 100),
+        )
+        assert (ledger.overdue_amount, ledger.credit) == (0, 20)
+
+    def test_a_payment_naming_an_installment_already_cleared_is_not_lost(self) -> None:
+        ledger = ledger_with(
+            missed("e1", "2024-01-01", 100),
+            missed("e2", "2024-02-01", 100),
+            paid("e3", 100, "2024-02-10", installment="L1-2024-02-01"),
+            paid("e4", 130, "2024-02-11", installment="L1-2024-02-01"),
+        )
+        assert (ledger.overdue_amount, ledger.credit) == (0, 30)
+
+    def test_on_time_payments_are_remembered_for_a_bounded_number_of_installments(
+        self,
+    ) -> None:
+        ledger = ledger_with(
+            *(
+                paid(f"e{n}", 100, "2024-01-01", installment=f"I{n}")
+                for n in range(CLEARED_MEMORY + 1)
+            )
+        )
+        assert list(ledger.loans["L1"].settled) == [f"I{n}" for n in range(1, CLEARED_MEMORY + 1)]
+
+
 class TestReReportedInstallments:
     def test_the_same_installment_reported_again_changes_nothing(self) -> None:
         ledger = ledger_with(missed("e1", "2024-01-01", 100))

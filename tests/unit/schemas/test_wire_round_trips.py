@@ -52,9 +52,20 @@ class TestInputs:
     def test_a_payment_decodes_to_the_domain_type_in_utc(self):
         payment = decode_payment(orjson.dumps(VALID_PAYMENT), b"b1")
         assert payment == Payment(
-            "pay-1", "b1", "L-1", 2500, "EUR", datetime(2024, 1, 31, 9, 30, tzinfo=UTC)
+            "pay-1",
+            "b1",
+            "L-1",
+            2500,
+            "EUR",
+            datetime(2024, 1, 31, 9, 30, tzinfo=UTC),
+            installment_id="L-1-I001",
         )
         assert payment.paid_at.tzinfo is UTC
+
+    @pytest.mark.parametrize("absent", [{}, {"installment_id": None}], ids=["missing", "null"])
+    def test_a_payment_without_an_installment_decodes_with_none(self, absent):
+        record = {k: v for k, v in VALID_PAYMENT.items() if k != "installment_id"} | absent
+        assert decode_payment(orjson.dumps(record), b"b1").installment_id is None
 
     def test_a_missed_payment_decodes_to_the_domain_type(self):
         missed = decode_missed_payment(orjson.dumps(VALID_MISSED_PAYMENT), b"b1")

@@ -24,6 +24,7 @@ VALID_PAYMENT: dict[str, Any] = {
     "amount": 2500,
     "currency": "EUR",
     "paid_at": "2024-01-31T10:30:00+01:00",
+    "installment_id": "L-1-I001",
 }
 
 VALID_MISSED_PAYMENT: dict[str, Any] = {
