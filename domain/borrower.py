@@ -57,8 +57,12 @@ from domain.ledger import Ledger
 from domain.policy import TierPolicy
 from domain.timeline import TierTimeline
 
-SCHEMA_VERSION = 1
-"""Version of :meth:`BorrowerState.to_dict`'s layout; bumped when a section changes shape."""
+SCHEMA_VERSION = 2
+"""Version of :meth:`BorrowerState.to_dict`'s layout; bumped when a section changes shape.
+
+2: ledger rows as arrays, plus money paid on time per installment. Version 1
+was never deployed; a table written by it is refused (replay the inputs into
+a fresh changelog)."""
 
 DEDUP_WINDOW = 256
 """Default number of applied event ids remembered per borrower to drop redeliveries.

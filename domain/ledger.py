@@ -56,6 +56,14 @@ loan's last ``CLEARED_MEMORY`` cleared ones; an older one would be recorded as
 new arrears. Unpaid installments are always remembered.
 """
 
+SETTLED_MEMORY = 3
+"""On-time payments remembered per loan, newest first kept.
+
+They only matter to a missed report that races its payment, which concerns the
+installment just due, so a few are enough; every on-time payment would
+otherwise grow the stored state (and the changelog record written per event)
+by one entry for years."""
+
 
 @dataclass(slots=True)
 class Installment:
@@ -106,7 +114,7 @@ class LoanLedger:
         installment never reported missed, against that installment alone."""
         if installment_id is not None and self.known(installment_id) is None:
             self.settled[installment_id] = self.settled.get(installment_id, 0) + amount
-            while len(self.settled) > CLEARED_MEMORY:
+            while len(self.settled) > SETTLED_MEMORY:
                 self.settled.popitem(last=False)
             return
         named = next((i for i in self.unpaid if i.installment_id == installment_id), None)
@@ -197,27 +205,22 @@ class Ledger:
         return sum(loan.credit for loan in self.loans.values())
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form, for the state store."""
+        """JSON-safe form, for the state store.
+
+        Rows are arrays and dates ISO strings: one borrower state is written
+        to the changelog per event, and dict-per-installment rows cost half of
+        that encoding."""
         return {
             loan_id: {
                 "unpaid": [
-                    {
-                        "installment_id": item.installment_id,
-                        "due_date": item.due_date.isoformat(),
-                        "amount_due": item.amount_due,
-                        "remaining": item.remaining,
-                    }
-                    for item in loan.unpaid
+                    [i.installment_id, i.due_date.isoformat(), i.amount_due, i.remaining]
+                    for i in loan.unpaid
                 ],
                 "credit": loan.credit,
                 "cleared": [
-                    {"installment_id": key, "due_date": due.isoformat(), "amount_due": amount}
-                    for key, (due, amount) in loan.cleared.items()
+                    [key, due.isoformat(), amount] for key, (due, amount) in loan.cleared.items()
                 ],
-                "settled": [
-                    {"installment_id": key, "amount": amount}
-                    for key, amount in loan.settled.items()
-                ],
+                "settled": [[key, amount] for key, amount in loan.settled.items()],
             }
             for loan_id, loan in self.loans.items()
         }
@@ -229,25 +232,15 @@ class Ledger:
             {
                 loan_id: LoanLedger(
                     unpaid=[
-                        Installment(
-                            item["installment_id"],
-                            date.fromisoformat(item["due_date"]),
-                            item["amount_due"],
-                            item["remaining"],
-                        )
-                        for item in loan["unpaid"]
+                        Installment(key, date.fromisoformat(due), amount_due, remaining)
+                        for key, due, amount_due, remaining in loan["unpaid"]
                     ],
                     credit=loan["credit"],
                     cleared=OrderedDict(
-                        (
-                            item["installment_id"],
-                            (date.fromisoformat(item["due_date"]), item["amount_due"]),
-                        )
-                        for item in loan["cleared"]
+                        (key, (date.fromisoformat(due), amount))
+                        for key, due, amount in loan["cleared"]
                     ),
-                    settled=OrderedDict(  # absent in states stored by earlier versions
-                        (item["installment_id"], item["amount"]) for item in loan.get("settled", ())
-                    ),
+                    settled=OrderedDict((key, amount) for key, amount in loan["settled"]),
                 )
                 for loan_id, loan in data.items()
             }

@@ -7,8 +7,9 @@ Everything Faust-specific that is not an agent lives here, built from one
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -129,22 +130,28 @@ class _TableStore:
 
 @dataclass(slots=True)
 class _TopicOutputs:
-    """Publishes straight on the aiokafka producer, bypassing Faust's send buffer."""
+    """Publishes straight on the aiokafka producer, bypassing Faust's send buffer.
+
+    Each output gets a future for its delivery at once; one sender task works
+    through the queue in order. aiokafka's ``send`` is a coroutine, and a task
+    per tier change cost more than the send itself."""
 
     app: faust.App
     tier_changes: str
     dead_letters: str
     ce_source: str
+    _queue: deque[_Outgoing] = field(default_factory=deque)
+    _sender: asyncio.Task[None] | None = None
 
-    async def tier_change(self, change: TierChange) -> RecordMetadata:
-        return await self._send(
+    def tier_change(self, change: TierChange) -> asyncio.Future[RecordMetadata]:
+        return self._enqueue(
             self.tier_changes,
             change.borrower_id.encode(),
             encode_tier_change(change),
             tier_change_headers(change, self.ce_source),
         )
 
-    async def dead_letter(self, record: InputRecord, error: Exception) -> RecordMetadata:
+    def dead_letter(self, record: InputRecord, error: Exception) -> asyncio.Future[RecordMetadata]:
         value = encode_dead_letter(
             source_topic=record.topic,
             partition=record.partition,
@@ -154,14 +161,49 @@ class _TopicOutputs:
             error=error,
             at=datetime.now(UTC),
         )
-        return await self._send(self.dead_letters, record.key, value, None)
+        return self._enqueue(self.dead_letters, record.key, value, None)
 
-    async def _send(
+    def _enqueue(
         self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None
-    ) -> RecordMetadata:
+    ) -> asyncio.Future[RecordMetadata]:
+        delivered: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Outgoing(topic, key, value, headers, delivered))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.ensure_future(self._send_queued())
+        return delivered
+
+    async def _send_queued(self) -> None:
         producer = self.app.producer._ensure_producer()
-        delivery = await producer.send(topic, value=value, key=key, headers=headers)
-        return await delivery
+        while self._queue:
+            out = self._queue.popleft()
+            try:
+                delivery = await producer.send(
+                    out.topic, value=out.value, key=out.key, headers=out.headers
+                )
+            except Exception as error:
+                out.delivered.set_exception(error)
+            else:
+                delivery.add_done_callback(partial(_pass_outcome, out.delivered))
+
+
+@dataclass(slots=True)
+class _Outgoing:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]] | None
+    delivered: asyncio.Future[RecordMetadata]
+
+
+def _pass_outcome(
+    to: asyncio.Future[RecordMetadata], delivery: asyncio.Future[RecordMetadata]
+) -> None:
+    if delivery.cancelled():
+        to.cancel()
+    elif (error := delivery.exception()) is not None:
+        to.set_exception(error)
+    else:
+        to.set_result(delivery.result())
 
 
 @dataclass(slots=True)

@@ -249,21 +249,15 @@ class TestStoredState:
         state.apply(paid("p1", 30, "2024-04-06"), POLICY)
         state.apply(paid("p2", 40, "2024-04-07", installment="paid-on-time"), POLICY)
         stored = state.to_dict()
-        assert stored["schema"] == 1
+        assert stored["schema"] == 2
         assert json.loads(json.dumps(stored)) == stored
         restored = BorrowerState.from_dict(json.loads(json.dumps(stored)))
         assert restored == state
         assert restored.to_dict() == stored
 
-    def test_a_state_stored_before_payments_named_installments_still_loads(self) -> None:
-        stored = borrower_in_legal().to_dict()
-        for loan in stored["ledger"].values():
-            del loan["settled"]
-        assert BorrowerState.from_dict(stored) == borrower_in_legal()
-
     def test_an_unknown_schema_is_refused(self) -> None:
-        stored = BorrowerState.new("b1").to_dict() | {"schema": 2}
-        with pytest.raises(ValueError, match="schema 2 is not supported"):
+        stored = BorrowerState.new("b1").to_dict() | {"schema": 1}
+        with pytest.raises(ValueError, match="schema 1 is not supported"):
             BorrowerState.from_dict(stored)
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from domain.errors import ConflictingInstallment
 from domain.events import InputEvent, MissedPayment
-from domain.ledger import CLEARED_MEMORY, Ledger
+from domain.ledger import CLEARED_MEMORY, SETTLED_MEMORY, Ledger
 from tests.builders import instant, missed, paid
 
 
@@ -161,10 +161,10 @@ class TestPaymentsNamingAnInstallment:
         ledger = ledger_with(
             *(
                 paid(f"e{n}", 100, "2024-01-01", installment=f"I{n}")
-                for n in range(CLEARED_MEMORY + 1)
+                for n in range(SETTLED_MEMORY + 1)
             )
         )
-        assert list(ledger.loans["L1"].settled) == [f"I{n}" for n in range(1, CLEARED_MEMORY + 1)]
+        assert list(ledger.loans["L1"].settled) == [f"I{n}" for n in range(1, SETTLED_MEMORY + 1)]
 
 
 class TestReReportedInstallments:
