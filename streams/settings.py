@@ -48,9 +48,10 @@ class Settings:
     """Prepended to every topic name (``payments``, ``missed-payments``,
     ``tier-changes``, ``dead-letters``)."""
     max_idle_ms: int = 200
-    """How long a partition waits for the slower input topic before releasing the
-    other topic's buffered records (Kafka Streams' ``max.task.idle.ms``). Only
-    applies while the slower topic is known to have unread records."""
+    """How long a partition waits for an input topic that has nothing buffered,
+    even one fully read (its producer may be a little behind), before releasing
+    the other topic's records (Kafka Streams' ``max.task.idle.ms``). While that
+    topic is known to have unread records on the broker, the wait has no limit."""
     fetch_max_wait_ms: int = 50
     """Longest a consumer fetch waits for data. Faust fixes 1,500 ms; brokers that
     hold a fetch for the whole wait (the embedded one does) make that the
