@@ -72,12 +72,8 @@ class InputRecord:
 
 
 class Outputs(Protocol):
-    """Where results go; each call returns an awaitable that resolves once delivered.
-
-    The processor schedules it at once (``asyncio.ensure_future``), so a
-    coroutine that enqueues on the producer before its first suspension keeps
-    the publication order.
-    """
+    """Where results go; each call starts the delivery at once, in call order, and
+    returns a future that resolves once the broker has it (awaited at flush)."""
 
     def tier_change(self, change: TierChange) -> Awaitable[object]: ...
 
@@ -389,7 +385,7 @@ class TieringProcessor:
 
     def _publish(self, changes: list[TierChange]) -> None:
         for change in changes:
-            self._futures.append(asyncio.ensure_future(self.outputs.tier_change(change)))
+            self._futures.append(self.outputs.tier_change(change))
             counter = self._published.get((change.direction, change.tier))
             if counter is None:
                 counter = self.metrics.tier_changes.labels(change.direction, str(change.tier))
@@ -407,7 +403,7 @@ class TieringProcessor:
             error=str(error),
         )
         self.metrics.dead_letters.labels(code).inc()
-        self._futures.append(asyncio.ensure_future(self.outputs.dead_letter(record, error)))
+        self._futures.append(self.outputs.dead_letter(record, error))
         self._acks.append((record.partition, record.ack))
 
 

@@ -33,7 +33,7 @@ starts (``consumer_auto_offset_reset`` is always ``earliest``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import aiokafka
 import faust
@@ -101,7 +101,7 @@ class _ServiceConsumerThread(faust_kafka.AIOKafkaConsumerThread):
         self, transport: faust_kafka.Transport
     ) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
-        wait_ms = getattr(self.consumer, "fetch_max_wait_ms", _ServiceConsumer.fetch_max_wait_ms)
+        wait_ms = cast(_ServiceConsumer, self.consumer).fetch_max_wait_ms
         consumer._fetch_max_wait_ms = wait_ms  # read when the fetcher starts
         return consumer
 
