@@ -46,6 +46,8 @@ def build_app(settings: Settings, app_id: str, **overrides: Any) -> faust.App:
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         broker_max_poll_records=MAX_POLL_RECORDS,
+        broker_commit_interval=settings.commit_interval_s,
+        broker_commit_every=settings.commit_every,
         stream_buffer_maxsize=STREAM_BUFFER,
         producer_max_batch_size=PRODUCER_BATCH_BYTES,
         producer_linger_ms=PRODUCER_LINGER_MS,

@@ -62,6 +62,12 @@ class Settings:
     changes never wait for it: they are published as they happen."""
     flush_max_events: int = 5000
     """Write state early once this many events are waiting to be flushed."""
+    commit_interval_s: float = 2.8
+    """How often acknowledged input offsets are committed to the group. A
+    restarted worker re-reads what came after the last commit; re-reading is
+    harmless (events are applied once), so this trades restart work for commits."""
+    commit_every: int = 10_000
+    """Commit early once this many inputs were acknowledged since the last commit."""
     max_record_bytes: int = 65536
     """Input records larger than this go to ``dead-letters``."""
     store: str = "memory://"
@@ -94,6 +100,8 @@ class Settings:
             (0 < self.fetch_max_wait_ms <= 5000, "fetch_max_wait_ms", "must be 1 to 5000"),
             (self.flush_interval_ms >= 1, "flush_interval_ms", "must be at least 1"),
             (self.flush_max_events >= 1, "flush_max_events", "must be at least 1"),
+            (self.commit_interval_s > 0, "commit_interval_s", "must be positive"),
+            (self.commit_every >= 1, "commit_every", "must be at least 1"),
             (self.max_record_bytes >= 256, "max_record_bytes", "must be at least 256"),
             (
                 self.store.startswith(("memory://", "rocksdb://")),

@@ -15,6 +15,7 @@ class TestDefaults:
         assert settings == Settings()
         assert (settings.clock, settings.partitions, settings.max_idle_ms) == ("wall", 8, 200)
         assert (settings.flush_interval_ms, settings.flush_max_events) == (500, 5000)
+        assert (settings.commit_interval_s, settings.commit_every) == (2.8, 10_000)
         assert (settings.store, settings.policy, settings.topic_prefix) == (
             "memory://",
             "dpd-only",
@@ -69,6 +70,9 @@ INVALID = [
     ("ARREARS_MAX_IDLE_MS", "-1"),
     ("ARREARS_FLUSH_INTERVAL_MS", "0"),
     ("ARREARS_FLUSH_MAX_EVENTS", "0"),
+    ("ARREARS_COMMIT_INTERVAL_S", "0"),
+    ("ARREARS_COMMIT_INTERVAL_S", "nan"),
+    ("ARREARS_COMMIT_EVERY", "0"),
     ("ARREARS_MAX_RECORD_BYTES", "255"),
     ("ARREARS_STORE", "redis://"),
     ("ARREARS_WEB_PORT", "0"),
