@@ -21,6 +21,8 @@ from datetime import UTC, date, datetime, time
 
 def as_utc(instant: datetime) -> datetime:
     """Return ``instant`` in UTC; a naive datetime is refused because its zone is unknown."""
+    if instant.tzinfo is UTC:  # the common case, per event: skip the conversion
+        return instant
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"naive datetime {instant.isoformat()} has no time zone; pass UTC")
     return instant.astimezone(UTC)

@@ -145,6 +145,10 @@ class Ledger:
     """All of one borrower's loans, keyed by loan id."""
 
     loans: dict[str, LoanLedger] = field(default_factory=dict)
+    # The oldest unpaid due date is asked for several times per event (DPD,
+    # thresholds, the next boundary) and changes only when an input is recorded.
+    _oldest: date | None = field(default=None, init=False, repr=False, compare=False)
+    _oldest_known: bool = field(default=False, init=False, repr=False, compare=False)
 
     def is_known(self, event: MissedPayment) -> bool:
         """Whether this installment is already recorded with the same due date and amount.
@@ -169,6 +173,7 @@ class Ledger:
         """Add a missed installment; a re-report with the same values changes nothing."""
         if self.is_known(event):
             return
+        self._oldest_known = False
         loan = self.loans.setdefault(event.loan_id, LoanLedger())
         loan.add(
             Installment(event.installment_id, event.due_date, event.amount_due, event.amount_due)
@@ -176,13 +181,18 @@ class Ledger:
 
     def record_payment(self, event: Payment) -> None:
         """Allocate a payment to its loan (which need not have arrears yet)."""
+        self._oldest_known = False
         self.loans.setdefault(event.loan_id, LoanLedger()).pay(event.amount, event.installment_id)
 
     def oldest_due(self) -> date | None:
         """Due date of the oldest unpaid installment over all loans; ``None`` if none."""
-        return min(
-            (loan.unpaid[0].due_date for loan in self.loans.values() if loan.unpaid), default=None
-        )
+        if not self._oldest_known:
+            self._oldest = min(
+                (loan.unpaid[0].due_date for loan in self.loans.values() if loan.unpaid),
+                default=None,
+            )
+            self._oldest_known = True
+        return self._oldest
 
     def days_past_due(self, at: datetime) -> int:
         """Whole UTC days from the oldest unpaid due date to ``at``'s UTC date, at least 0."""

@@ -90,8 +90,12 @@ class PartitionMerger(Generic[T]):
 
     def push(self, source: Hashable, *, event_time: float, item: T, now: float) -> None:
         """Buffer one record of ``source`` that arrived at monotonic time ``now``."""
-        self._queues[source].append(_Buffered(event_time, now, item))
-        self._lagging_until = float("-inf")
+        queue = self._queues[source]
+        if not queue:
+            # It may be the source the last "unread records" answer was about;
+            # a record for a source already buffered changes nothing of that.
+            self._lagging_until = float("-inf")
+        queue.append(_Buffered(event_time, now, item))
 
     def release(self, *, now: float, caught_up: Callable[[Hashable], bool]) -> list[T]:
         """Pop every record that may be processed now, in processing order.

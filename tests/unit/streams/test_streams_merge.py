@@ -140,7 +140,7 @@ class TestWaitingForALaggingSource:
         assert m.release(now=1.5, caught_up=NEVER) == []
         assert m.release(now=1.5 + RECHECK_S, caught_up=ALWAYS) == ["payments@20"]
 
-    def test_a_lagging_answer_is_trusted_briefly_and_forgotten_when_a_record_arrives(
+    def test_a_lagging_answer_is_trusted_briefly_and_forgotten_when_that_source_sends(
         self,
     ) -> None:
         asked: list[str] = []
@@ -149,14 +149,16 @@ class TestWaitingForALaggingSource:
             asked.append(source)
             return False
 
-        m = merger(max_idle=0.5)
-        push(m, "payments", 20, now=1.0)
-        assert m.release(now=1.5, caught_up=lagging) == []
-        assert m.release(now=1.5 + RECHECK_S / 2, caught_up=lagging) == []
+        m = merger(max_idle=0.0)
+        now = 1.0
+        push(m, "payments", 20, now=now)
+        assert m.release(now=now, caught_up=lagging) == []
+        push(m, "payments", 30, now=now)  # the other source sending changes nothing
+        assert m.release(now=now + RECHECK_S / 2, caught_up=lagging) == []
         assert asked == ["missed"]
-        push(m, "payments", 30, now=1.5 + RECHECK_S / 2)
-        assert m.release(now=1.5 + RECHECK_S / 2, caught_up=lagging) == []
-        assert asked == ["missed", "missed"]
+        push(m, "missed", 25, now=now)
+        assert m.release(now=now, caught_up=lagging) == ["payments@20", "missed@25"]
+        assert asked == ["missed", "missed"], "missed is empty again: asked afresh"
 
     def test_a_source_with_unread_records_is_waited_for_however_long_it_takes(self) -> None:
         m = merger(max_idle=0.5)
