@@ -174,15 +174,21 @@ class Ledger:
         if self.is_known(event):
             return
         self._oldest_known = False
-        loan = self.loans.setdefault(event.loan_id, LoanLedger())
-        loan.add(
+        self._loan(event.loan_id).add(
             Installment(event.installment_id, event.due_date, event.amount_due, event.amount_due)
         )
 
     def record_payment(self, event: Payment) -> None:
         """Allocate a payment to its loan (which need not have arrears yet)."""
         self._oldest_known = False
-        self.loans.setdefault(event.loan_id, LoanLedger()).pay(event.amount, event.installment_id)
+        self._loan(event.loan_id).pay(event.amount, event.installment_id)
+
+    def _loan(self, loan_id: str) -> LoanLedger:
+        # Not setdefault: that would build a LoanLedger per event to throw away.
+        loan = self.loans.get(loan_id)
+        if loan is None:
+            loan = self.loans[loan_id] = LoanLedger()
+        return loan
 
     def oldest_due(self) -> date | None:
         """Due date of the oldest unpaid installment over all loans; ``None`` if none."""

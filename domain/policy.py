@@ -23,11 +23,12 @@ domain.errors.PolicyError: inline.toml: at least 2 tiers are required, got 1
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -61,6 +62,8 @@ class TierPolicy:
     version: str
     tiers: tuple[Tier, ...]
     description: str = ""
+    _thresholds: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    """Each tier's ``min_dpd`` in level order (ascending once validated), for bisection."""
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -73,12 +76,13 @@ class TierPolicy:
         for index, tier in enumerate(self.tiers):
             _check_tier(index, tier, self.tiers[index - 1] if index else None, seen)
             seen[tier.name] = index
+        object.__setattr__(self, "_thresholds", tuple(tier.min_dpd for tier in self.tiers))
 
     def tier_for_dpd(self, dpd: int) -> int:
         """The level of the highest tier whose ``min_dpd`` the borrower has reached."""
         if dpd < 0:
             raise ValueError(f"days past due cannot be negative, got {dpd}")
-        return max(tier.level for tier in self.tiers if tier.min_dpd <= dpd)
+        return bisect.bisect_right(self._thresholds, dpd) - 1
 
     def tier_name(self, level: int) -> str:
         """The subscriber-facing name of ``level``."""

@@ -261,7 +261,8 @@ def read_timestamp(obj: dict[str, Any], field: str) -> datetime:
             field=field,
         )
     try:
-        return datetime.fromisoformat(value).astimezone(UTC)
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         # Only 0001-01-01 / 9999-12-31 with an offset pushing past the range get here.
         raise BadTimestamp(
@@ -303,7 +304,8 @@ def format_timestamp(at: datetime) -> str:
     """
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"refusing to encode a naive datetime {at!r}: its instant is unknown")
-    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    utc = at if at.tzinfo is UTC else at.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 # --- Readers used by the output topics' decoders (consumers and tests) ------

@@ -38,11 +38,12 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 RECHECK_S = 0.005
-"""How long a "still has unread records" answer is trusted before asking again.
+"""How long an answer about an empty topic (unread records or none) is trusted.
 
-Asking costs a consumer lookup per held record; a record from that topic
-arriving ends the wait anyway, so re-asking every few milliseconds loses
-nothing but a few milliseconds."""
+Asking costs a consumer lookup per released record. A record from that topic
+arriving makes the answer moot and it is forgotten; otherwise trusting it for a
+few milliseconds is the same as a highwater a few milliseconds old, which is
+what the consumer knows at best anyway."""
 
 
 @dataclass(slots=True)
@@ -80,6 +81,7 @@ class PartitionMerger(Generic[T]):
     stream_time: float = float("-inf")
     _queues: dict[Hashable, deque[_Buffered[T]]] = field(default_factory=dict)
     _lagging_until: float = float("-inf")
+    _caught_up_until: dict[Hashable, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(set(self.sources)) != len(self.sources) or not self.sources:
@@ -92,9 +94,10 @@ class PartitionMerger(Generic[T]):
         """Buffer one record of ``source`` that arrived at monotonic time ``now``."""
         queue = self._queues[source]
         if not queue:
-            # It may be the source the last "unread records" answer was about;
-            # a record for a source already buffered changes nothing of that.
+            # Answers about this source described it empty; a record for a
+            # source already buffered changes nothing of what was answered.
             self._lagging_until = float("-inf")
+            self._caught_up_until.pop(source, None)
         queue.append(_Buffered(event_time, now, item))
 
     def release(self, *, now: float, caught_up: Callable[[Hashable], bool]) -> list[T]:
@@ -124,12 +127,23 @@ class PartitionMerger(Generic[T]):
             if starving:
                 if now - oldest_arrival < self.max_idle or now < self._lagging_until:
                     return released
-                if not all(caught_up(s) for s in starving):
+                if not self._all_caught_up(starving, now, caught_up):
                     self._lagging_until = now + RECHECK_S
                     return released
             head_queue.popleft()
             self.stream_time = max(self.stream_time, head.event_time)
             released.append(head.item)
+
+    def _all_caught_up(
+        self, sources: list[Hashable], now: float, caught_up: Callable[[Hashable], bool]
+    ) -> bool:
+        for source in sources:
+            if self._caught_up_until.get(source, float("-inf")) > now:
+                continue
+            if not caught_up(source):
+                return False
+            self._caught_up_until[source] = now + RECHECK_S
+        return True
 
     def waiting(self, *, now: float) -> float:
         """Seconds the longest-held record has been buffered (0 when empty).

@@ -8,9 +8,36 @@ are bounded sets (topics, reason codes, tier numbers), never borrower ids.
 
 from __future__ import annotations
 
+from collections import Counter as Tally
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+
+class InputCounts(Collector):
+    """Inputs received and applied, per topic, as plain integers read at scrape time.
+
+    Both change on every event, and a prometheus_client ``Counter`` takes a
+    lock per increment (about a microsecond, twice per event). Increments
+    and scrapes both run on the worker's event loop, so no lock is needed.
+    """
+
+    def __init__(self) -> None:
+        self.received: Tally[str] = Tally()
+        self.applied: Tally[str] = Tally()
+
+    def collect(self) -> Iterator[Metric]:
+        for name, documentation, counts in (
+            ("arrears_input_events", "Input records received", self.received),
+            ("arrears_events_applied", "Inputs applied to borrower state", self.applied),
+        ):
+            family = CounterMetricFamily(name, documentation, labels=["topic"])
+            for topic, count in sorted(counts.items()):
+                family.add_metric([topic], count)
+            yield family
 
 
 @dataclass
@@ -19,12 +46,8 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.events_in = Counter(
-            "arrears_input_events", "Input records received", ["topic"], registry=r
-        )
-        self.events_applied = Counter(
-            "arrears_events_applied", "Inputs applied to borrower state", ["topic"], registry=r
-        )
+        self.inputs = InputCounts()
+        r.register(self.inputs)
         self.duplicates = Counter(
             "arrears_duplicate_events", "Inputs ignored as already applied", registry=r
         )

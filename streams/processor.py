@@ -147,15 +147,13 @@ class TieringProcessor:
         self._last_flush = self.monotonic()
         # Labelled children resolved once: labels() per event costs more than
         # the increment itself.
-        self._received = {k: self.metrics.events_in.labels(k) for k in INPUT_KINDS}
-        self._applied = {k: self.metrics.events_applied.labels(k) for k in INPUT_KINDS}
         self._published: dict[tuple[str, int], Counter] = {}
 
     # -- input -------------------------------------------------------------
 
     def offer(self, record: InputRecord) -> None:
         """Take one consumed record: dead-letter it, or buffer it for the merge."""
-        self._received[record.kind].inc()
+        self.metrics.inputs.received[record.kind] += 1
         part = self._partition(record.partition)
         part.last_offsets[record.kind] = record.offset
         try:
@@ -356,7 +354,7 @@ class TieringProcessor:
         if applied.duplicate:
             self.metrics.duplicates.inc()
             return
-        self._applied[record.kind].inc()
+        self.metrics.inputs.applied[record.kind] += 1
         if any("late" in change.reasons for change in applied.changes):
             self.metrics.late.inc()
         self._publish(applied.changes)

@@ -160,6 +160,29 @@ class TestWaitingForALaggingSource:
         assert m.release(now=now, caught_up=lagging) == ["payments@20", "missed@25"]
         assert asked == ["missed", "missed"], "missed is empty again: asked afresh"
 
+    def test_a_caught_up_answer_is_trusted_briefly_and_forgotten_when_that_source_sends(
+        self,
+    ) -> None:
+        asked: list[str] = []
+
+        def caught_up(source: str) -> bool:
+            asked.append(source)
+            return True
+
+        m = merger(max_idle=0.0)
+        push(m, "payments", 20, now=1.0)
+        assert m.release(now=1.0, caught_up=caught_up) == ["payments@20"]
+        push(m, "payments", 30, now=1.0)
+        assert m.release(now=1.0 + RECHECK_S / 2, caught_up=caught_up) == ["payments@30"]
+        assert asked == ["missed"], "one answer serves records released soon after"
+        push(m, "payments", 40, now=1.0)
+        assert m.release(now=1.0 + RECHECK_S, caught_up=caught_up) == ["payments@40"]
+        assert asked == ["missed", "missed"], "and expires"
+        push(m, "missed", 45, now=1.0)
+        push(m, "payments", 50, now=1.0)
+        assert m.release(now=1.0 + RECHECK_S, caught_up=caught_up) == ["missed@45", "payments@50"]
+        assert asked == ["missed", "missed", "missed"], "missed sent since: asked afresh"
+
     def test_a_source_with_unread_records_is_waited_for_however_long_it_takes(self) -> None:
         m = merger(max_idle=0.5)
         push(m, "payments", 20, now=1.0)
@@ -205,7 +228,7 @@ class TestStreamTimeAndDrain:
         push(m, "payments", 10)
         m.release(now=0.0, caught_up=ALWAYS)
         push(m, "payments", 99)
-        assert m.release(now=0.0, caught_up=NEVER) == []
+        assert m.release(now=1.0, caught_up=NEVER) == []
         assert m.stream_time == 10
 
     def test_drain_returns_everything_buffered_and_leaves_the_merger_empty(self) -> None:

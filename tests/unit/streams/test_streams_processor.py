@@ -471,6 +471,24 @@ class TestDuplicates:
         assert rig.acked() == [f"acked {MISSED}/0@0", f"acked {MISSED}/0@1"]
         assert rig.outputs.dead_letters == []
 
+    async def test_metrics_count_every_record_received_but_a_redelivery_as_applied_once(
+        self,
+    ) -> None:
+        rig = Rig(auto_confirm=True)
+        p = rig.processor()
+        event = missed("m1", "2024-01-01")
+        p.offer(rig.feed.event(event))
+        p.offer(rig.feed.event(event))
+
+        def sample(name: str, labels: dict[str, str] | None = None) -> float | None:
+            return p.metrics.registry.get_sample_value(name, labels)
+
+        missed_topic = {"topic": "missed-payments"}
+        assert sample("arrears_input_events_total", missed_topic) == 2
+        assert sample("arrears_events_applied_total", missed_topic) == 1
+        assert sample("arrears_duplicate_events_total") == 1
+        assert sample("arrears_input_events_total", {"topic": "payments"}) is None
+
     async def test_a_redelivery_to_a_fresh_processor_is_recognised_from_the_table(self) -> None:
         rig = Rig(auto_confirm=True)
         event = missed("m1", "2024-01-01")
