@@ -4,8 +4,9 @@ A policy is data, not code: a TOML file shipped in ``domain/policies/`` (or
 supplied by the operator) that maps DPD buckets to tiers. It is validated in
 full when loaded, so a typo fails at start-up with the file and the offending
 key in the message rather than mis-tiering borrowers at run time. Unknown keys
-are errors for the same reason; a later ``[risk]`` section will be added to
-``_TOP_KEYS`` together with its own parser, and is refused until then.
+are errors for the same reason. An optional ``[risk]`` section makes the policy
+risk-adjusted (see :mod:`domain.risk`): the score may move a borrower one tier
+off the DPD tier, within hard limits.
 
 >>> policy = load_policy("dpd-only")
 >>> policy.version
@@ -35,14 +36,35 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import PolicyError
+from domain.risk import RiskAssessment, RiskRules, Treatment, adjust
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 # Allowed keys per table, with their TOML types; every other key is an error.
-_TOP_KEYS: dict[str, type] = {"name": str, "version": str, "description": str, "tiers": list}
+_TOP_KEYS: dict[str, type] = {
+    "name": str,
+    "version": str,
+    "description": str,
+    "tiers": list,
+    "risk": dict,
+}
 _TOP_REQUIRED = ("name", "version", "tiers")
 _TIER_KEYS: dict[str, type] = {"level": int, "name": str, "min_dpd": int}
-_TOML_TYPE = {str: "a string", int: "an integer", list: "an array"}
+_RISK_KEYS: dict[str, type] = {
+    "escalate_at": float,
+    "grace_below": float,
+    "grace_min_on_time_share": float,
+    "hysteresis": float,
+    "horizon_days": int,
+    "min_labels": int,
+}
+_TOML_TYPE = {
+    str: "a string",
+    int: "an integer",
+    float: "a decimal number such as 0.5",
+    list: "an array",
+    dict: "a table",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +84,8 @@ class TierPolicy:
     version: str
     tiers: tuple[Tier, ...]
     description: str = ""
+    risk: RiskRules | None = None
+    """Risk adjustment rules; ``None`` tiers by days past due alone."""
     _thresholds: tuple[int, ...] = field(init=False, repr=False, compare=False)
     """Each tier's ``min_dpd`` in level order (ascending once validated), for bisection."""
 
@@ -83,6 +107,13 @@ class TierPolicy:
         if dpd < 0:
             raise ValueError(f"days past due cannot be negative, got {dpd}")
         return bisect.bisect_right(self._thresholds, dpd) - 1
+
+    def treat(self, dpd: int, risk: RiskAssessment | None, held: int) -> Treatment:
+        """The tier for ``dpd`` given the borrower's risk (``None``: no usable score)
+        and the adjustment currently held (see :func:`domain.risk.adjust`)."""
+        if self.risk is None:
+            return Treatment(self.tier_for_dpd(dpd), 0)
+        return adjust(dpd=dpd, risk=risk, held=held, rules=self.risk, thresholds=self._thresholds)
 
     def tier_name(self, level: int) -> str:
         """The subscriber-facing name of ``level``."""
@@ -132,11 +163,15 @@ def parse_policy(text: str, source: str = "<string>") -> TierPolicy:
             if not isinstance(table, dict):
                 raise PolicyError(f"tiers[{index}] must be a table; write tiers as [[tiers]]")
             _check_table(table, _TIER_KEYS, tuple(_TIER_KEYS), f"tiers[{index}]")
+        risk = data.get("risk")
+        if risk is not None:
+            _check_table(risk, _RISK_KEYS, tuple(_RISK_KEYS), "risk")
         return TierPolicy(
             name=data["name"],
             version=data["version"],
             description=data.get("description", ""),
             tiers=tuple(Tier(t["level"], t["name"], t["min_dpd"]) for t in tiers),
+            risk=None if risk is None else RiskRules(**risk),
         )
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{source}: not valid TOML: {exc}") from exc

@@ -3,20 +3,30 @@
 Subscribers route and report on these strings, so they are part of the
 published contract: add codes freely, never rename or reuse one.
 
-====================== =========================================================
-code                   meaning
-====================== =========================================================
-``aging``              time alone moved the borrower past a DPD threshold
-``payment``            a payment was applied (first reason of its changes)
-``missed-installment`` a missed installment was recorded (first reason)
-``cured``              the step brought the borrower back to tier 0
-``late``               the input arrived after a later tier change had already
-                       been published, so its effect is dated at that change
-                       rather than at the input's own event time
-====================== =========================================================
+========================= =========================================================
+code                      meaning
+========================= =========================================================
+``aging``                 time alone moved the borrower past a DPD threshold
+``payment``               a payment was applied (first reason of its changes)
+``missed-installment``    a missed installment was recorded (first reason)
+``cured``                 the step brought the borrower back to tier 0
+``late``                  the input arrived after a later tier change had already
+                          been published, so its effect is dated at that change
+                          rather than at the input's own event time
+``risk-high``             the risk score is high: one tier above the DPD tier
+``risk-low``              low risk and a good payment history: one tier below the
+                          DPD tier (self-cure grace)
+``risk-cold-start``       no usable risk score yet (the model is still learning):
+                          the DPD tier alone
+``limit-min-dpd``         the score asked for the top tier, which needs its own
+                          minimum DPD (``legal``: 90), so the DPD tier is kept
+``limit-overdue-floor``   the score asked for a grace below tier 1, but a borrower
+                          with anything overdue gets at least tier 1
+========================= =========================================================
 
->>> sorted(ALL)
-['aging', 'cured', 'late', 'missed-installment', 'payment']
+>>> sorted(ALL)  # doctest: +NORMALIZE_WHITESPACE
+['aging', 'cured', 'late', 'limit-min-dpd', 'limit-overdue-floor', 'missed-installment',
+ 'payment', 'risk-cold-start', 'risk-high', 'risk-low']
 """
 
 from __future__ import annotations
@@ -26,5 +36,23 @@ PAYMENT = "payment"
 MISSED_INSTALLMENT = "missed-installment"
 CURED = "cured"
 LATE = "late"
+RISK_HIGH = "risk-high"
+RISK_LOW = "risk-low"
+RISK_COLD_START = "risk-cold-start"
+LIMIT_MIN_DPD = "limit-min-dpd"
+LIMIT_OVERDUE_FLOOR = "limit-overdue-floor"
 
-ALL = frozenset({AGING, PAYMENT, MISSED_INSTALLMENT, CURED, LATE})
+ALL = frozenset(
+    {
+        AGING,
+        PAYMENT,
+        MISSED_INSTALLMENT,
+        CURED,
+        LATE,
+        RISK_HIGH,
+        RISK_LOW,
+        RISK_COLD_START,
+        LIMIT_MIN_DPD,
+        LIMIT_OVERDUE_FLOOR,
+    }
+)

@@ -22,6 +22,16 @@ name = "late"
 min_dpd = 10
 """
 
+RISK = """\
+[risk]
+escalate_at = 0.7
+grace_below = 0.2
+grace_min_on_time_share = 0.8
+hysteresis = 0.05
+horizon_days = 30
+min_labels = 500
+"""
+
 
 def write(tmp_path: Path, text: str, name: str = "policy.toml") -> str:
     path = tmp_path / name
@@ -116,8 +126,20 @@ BAD_FILES = [
     ("empty name", edit('name = "test"', 'name = ""'), "name must not be empty"),
     ("unknown top-level key", edit('version = "7"', 'version = "7"\nverison = "8"'),
      "unknown key 'verison' in the top level; did you mean 'version'? expected one of"),
-    ("risk section not yet supported", GOOD + "[risk]\nweight = 1\n",
-     "unknown key 'risk' in the top level"),
+    ("unknown risk key", GOOD + RISK.replace("hysteresis", "hysterisis"),
+     "unknown key 'hysterisis' in risk; did you mean 'hysteresis'?"),
+    ("missing risk key", GOOD + RISK.replace("min_labels = 500\n", ""),
+     "missing required key risk.min_labels"),
+    ("integer threshold", GOOD + RISK.replace("escalate_at = 0.7", "escalate_at = 1"),
+     "risk.escalate_at must be a decimal number such as 0.5, got int 1"),
+    ("thresholds out of order", GOOD + RISK.replace("grace_below = 0.2", "grace_below = 0.75"),
+     "risk: need 0 < grace_below < escalate_at < 1, got grace_below 0.75 and escalate_at 0.7"),
+    ("hysteresis wider than the gap", GOOD + RISK.replace("hysteresis = 0.05", "hysteresis = 0.3"),
+     "risk: hysteresis must be >= 0 and less than half the gap"),
+    ("zero horizon", GOOD + RISK.replace("horizon_days = 30", "horizon_days = 0"),
+     "risk: horizon_days must be at least 1, got 0"),
+    ("risk not a table", GOOD.replace('version = "7"', 'version = "7"\nrisk = 0.5'),
+     "risk must be a table, got float 0.5"),
     ("unknown tier key", edit("min_dpd = 10", "min_dpd = 10\nmax_dpd = 20"),
      "unknown key 'max_dpd' in tiers[1]"),
     ("tiers as a single table", 'name = "t"\nversion = "1"\n[tiers]\nlevel = 0\n',

@@ -1,0 +1,156 @@
+"""Risk-adjusted tiering: how a borrower's risk score moves them off their DPD tier.
+
+Days past due alone treat a first-time forgetful payer and a borrower sliding
+into default the same for weeks. With a policy's ``[risk]`` rules, the score
+(the probability that the current delinquency is *not* cured within the
+horizon) shifts the tier by at most one level:
+
+* high risk (``score >= escalate_at``) escalates one tier earlier than DPD
+  alone would, so a likely defaulter gets phone contact sooner;
+* low risk with a good history (``score < grace_below`` and an on-time share
+  of at least ``grace_min_on_time_share``) stays one tier gentler, giving a
+  likely self-curer time before anyone calls.
+
+Hard limits that no score crosses:
+
+* never more than one tier away from the DPD tier;
+* never the top tier (``legal``) before that tier's own ``min_dpd``;
+* never below tier 1 while anything is overdue, and always tier 0 when nothing is;
+* hysteresis: an adjustment once made holds until the score moves back past
+  its threshold by ``hysteresis``, so small score changes do not flap tiers.
+
+Without a usable score (cold start: the model has not learned from enough
+labels yet) the tier is the DPD tier, and the decision says so.
+
+>>> rules = RiskRules(escalate_at=0.7, grace_below=0.2, hysteresis=0.05)
+>>> thresholds = (0, 1, 30, 60, 90)
+>>> adjust(dpd=10, risk=RiskAssessment(0.8, 0.5), held=0, rules=rules, thresholds=thresholds)
+Treatment(tier=2, adjustment=1, reasons=('risk-high',))
+>>> adjust(dpd=70, risk=RiskAssessment(0.9, 0.5), held=0, rules=rules, thresholds=thresholds)
+Treatment(tier=3, adjustment=0, reasons=('risk-high', 'limit-min-dpd'))
+>>> adjust(dpd=35, risk=RiskAssessment(0.1, 0.95), held=0, rules=rules, thresholds=thresholds)
+Treatment(tier=1, adjustment=-1, reasons=('risk-low',))
+>>> adjust(dpd=35, risk=None, held=0, rules=rules, thresholds=thresholds)
+Treatment(tier=2, adjustment=0, reasons=('risk-cold-start',))
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+
+from domain import reasons
+from domain.errors import PolicyError
+
+
+@dataclass(frozen=True, slots=True)
+class RiskRules:
+    """The ``[risk]`` section of a policy file; checks its own consistency."""
+
+    escalate_at: float = 0.7
+    """Score at or above which a borrower is treated one tier up."""
+    grace_below: float = 0.2
+    """Score below which a borrower with a good history is treated one tier down."""
+    grace_min_on_time_share: float = 0.8
+    """Share of installments paid on time that counts as a good history for the grace."""
+    hysteresis: float = 0.05
+    """How far back past its threshold a score must move to undo an adjustment."""
+    horizon_days: int = 30
+    """A delinquency not cured (DPD back to 0) within this many days is labelled 1."""
+    min_labels: int = 500
+    """Labels a partition's model must have learned from before its scores are used."""
+
+    def __post_init__(self) -> None:
+        checks = [
+            (
+                0.0 < self.grace_below < self.escalate_at < 1.0,
+                "need 0 < grace_below < escalate_at < 1, got grace_below "
+                f"{self.grace_below} and escalate_at {self.escalate_at}",
+            ),
+            (
+                0.0 <= self.hysteresis < (self.escalate_at - self.grace_below) / 2,
+                "hysteresis must be >= 0 and less than half the gap between grace_below "
+                f"and escalate_at ({(self.escalate_at - self.grace_below) / 2:g}), "
+                f"got {self.hysteresis}",
+            ),
+            (
+                0.0 <= self.grace_min_on_time_share <= 1.0,
+                f"grace_min_on_time_share must be in 0..1, got {self.grace_min_on_time_share}",
+            ),
+            (self.horizon_days >= 1, f"horizon_days must be at least 1, got {self.horizon_days}"),
+            (self.min_labels >= 1, f"min_labels must be at least 1, got {self.min_labels}"),
+        ]
+        for ok, complaint in checks:
+            if not ok:
+                raise PolicyError(f"risk: {complaint}")
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAssessment:
+    """What the decision needs to know of a borrower's risk at this moment."""
+
+    score: float
+    """Probability that the current delinquency is not cured within the horizon."""
+    on_time_share: float
+    """Share of the borrower's installments paid on time so far."""
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.score) and 0.0 <= self.score <= 1.0):
+            raise ValueError(f"risk score must be a probability in 0..1, got {self.score}")
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """The tier decided, its offset from the DPD tier, and why it differs (if it does)."""
+
+    tier: int
+    adjustment: int
+    reasons: tuple[str, ...] = ()
+
+
+def adjust(
+    *,
+    dpd: int,
+    risk: RiskAssessment | None,
+    held: int,
+    rules: RiskRules,
+    thresholds: tuple[int, ...],
+) -> Treatment:
+    """The tier for ``dpd`` adjusted by ``risk`` (``None``: no usable score yet).
+
+    ``held`` is the adjustment currently applied (-1, 0 or 1), which the
+    hysteresis keeps; ``thresholds`` are the policy's ``min_dpd`` per tier.
+    """
+    base = bisect.bisect_right(thresholds, dpd) - 1
+    if base == 0:
+        return Treatment(0, 0)
+    if risk is None:
+        return Treatment(base, 0, (reasons.RISK_COLD_START,))
+    wanted = _wanted(risk, held, rules)
+    if wanted == 0 or base + wanted >= len(thresholds):  # the top tier: nowhere further
+        return Treatment(base, 0)
+    why = reasons.RISK_HIGH if wanted > 0 else reasons.RISK_LOW
+    blocked_by = _hard_limit(base + wanted, dpd, thresholds)
+    if blocked_by is not None:
+        return Treatment(base, 0, (why, blocked_by))
+    return Treatment(base + wanted, wanted, (why,))
+
+
+def _wanted(risk: RiskAssessment, held: int, rules: RiskRules) -> int:
+    """+1 for high risk, -1 for low risk with a good history, else 0; a held adjustment
+    keeps its threshold moved back by the hysteresis."""
+    if risk.score >= rules.escalate_at - (rules.hysteresis if held > 0 else 0.0):
+        return 1
+    low = risk.score < rules.grace_below + (rules.hysteresis if held < 0 else 0.0)
+    return -1 if low and risk.on_time_share >= rules.grace_min_on_time_share else 0
+
+
+def _hard_limit(tier: int, dpd: int, thresholds: tuple[int, ...]) -> str | None:
+    """The reason code of the limit that forbids ``tier`` at ``dpd``, if one does."""
+    top = len(thresholds) - 1
+    if tier == top and dpd < thresholds[top]:
+        return reasons.LIMIT_MIN_DPD
+    if tier < 1:
+        return reasons.LIMIT_OVERDUE_FLOOR
+    return None
