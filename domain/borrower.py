@@ -12,14 +12,18 @@ change instead and is marked ``late``; an input dated before the evaluation
 clock is evaluated at its own time and the borrower is then re-aged up to the
 clock. Published history is never rewritten and the clock never goes back.
 
+Risk: under a risk-adjusted policy the tier also follows the borrower's risk
+score (:mod:`domain.risk`). The scoring layer hands :meth:`~BorrowerState.apply`
+an assessor, called once per input after the ledger is updated; the last
+assessment is kept in the ``risk`` section and decides, with the hysteresis
+held in the timeline, until the next scoring moment (aging included).
+
 Extension points: the state is built from sections, each its own object and
 its own key in :meth:`~BorrowerState.to_dict` (``ledger``, ``timeline``,
-``recent_event_ids``). Later work adds sections beside them rather than
-reshaping these: ``features`` (risk features and the risk score fed into
-``TierChange.risk_score``), ``labels`` (delayed outcome labels), ``signals``
-(hardship, disputes, promises to pay) and ``contacts`` (contact history).
-A missing section in stored state then means "empty", so ``schema`` only
-changes when an existing section changes shape.
+``recent_event_ids``, ``risk``). Later work adds sections beside them rather
+than reshaping these: ``signals`` (hardship, disputes, promises to pay) and
+``contacts`` (contact history). A missing section in stored state then means
+"empty", so ``schema`` only changes when an existing section changes shape.
 
 >>> from datetime import date, datetime, UTC
 >>> from domain.events import MissedPayment, Payment
@@ -45,6 +49,7 @@ Applied(duplicate=True, changes=[])
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -55,6 +60,7 @@ from domain.errors import CurrencyMismatch, DomainError
 from domain.events import InputEvent, MissedPayment, Payment, TierChange
 from domain.ledger import Ledger
 from domain.policy import TierPolicy
+from domain.risk import RiskAssessment
 from domain.timeline import TierTimeline
 
 SCHEMA_VERSION = 2
@@ -71,6 +77,13 @@ Kafka redelivers after a crash or rebalance, i.e. recent inputs; 256 covers
 far more than one borrower's inputs between commits while keeping the state
 to a few kilobytes. An id older than the window would be applied again.
 """
+
+
+Assessor = Callable[["BorrowerState", InputEvent, datetime], RiskAssessment | None]
+"""Scores a borrower as an input is applied: given the state (input already in the
+ledger), the input and the instant it takes effect, a new assessment at a scoring
+moment, or ``None`` to keep the last one. The scoring layer provides it; the
+domain only decides with what it returns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +132,9 @@ class BorrowerState:
     ledger: Ledger = field(default_factory=Ledger)
     timeline: TierTimeline = field(default_factory=TierTimeline)
     recent: RecentEvents = field(default_factory=RecentEvents)
+    risk: RiskAssessment | None = None
+    """The assessment from the borrower's last scoring moment; a risk-adjusted
+    policy decides with it until the next one (aging included)."""
 
     @classmethod
     def new(cls, borrower_id: str, dedup_window: int = DEDUP_WINDOW) -> BorrowerState:
@@ -139,8 +155,15 @@ class BorrowerState:
         """DPD at instant ``at`` given the inputs applied so far."""
         return self.ledger.days_past_due(at)
 
-    def apply(self, event: InputEvent, policy: TierPolicy) -> Applied:
-        """Apply one input and return the tier changes it causes, aging changes first."""
+    def apply(
+        self, event: InputEvent, policy: TierPolicy, assess: Assessor | None = None
+    ) -> Applied:
+        """Apply one input and return the tier changes it causes, aging changes first.
+
+        ``assess`` is called once the input is in the ledger, before the tier is
+        decided; a new assessment it returns (a scoring moment) replaces the
+        borrower's last one.
+        """
         if event.event_id in self.recent:
             return Applied(duplicate=True, changes=[])
         event_time = self._validate(event)
@@ -158,6 +181,8 @@ class BorrowerState:
         else:
             self.ledger.record_missed(event)
             cause = reasons.MISSED_INSTALLMENT
+        if assess is not None and (assessment := assess(self, event, effective)) is not None:
+            self.risk = assessment
         changes += self._settle(effective, policy, event.event_id, cause, late)
         if clock is not None and effective < clock:
             changes += self._age(effective, clock, policy)
@@ -186,8 +211,8 @@ class BorrowerState:
 
         Never earlier than the clock, so a timer set for it always makes progress.
         """
-        threshold = policy.threshold_above(self.timeline.tier)
-        boundary = None if threshold is None else self.ledger.reaches(threshold)
+        step = policy.next_escalation(self.timeline.tier, self.risk, self.timeline.adjustment)
+        boundary = None if step is None else self.ledger.reaches(step[0])
         clock = self.timeline.clock
         if boundary is None or clock is None:
             return boundary
@@ -216,18 +241,21 @@ class BorrowerState:
         it) is published at ``since``, never earlier.
         """
         changes = []
-        while (threshold := policy.threshold_above(self.timeline.tier)) is not None:
+        timeline = self.timeline
+        while step := policy.next_escalation(timeline.tier, self.risk, timeline.adjustment):
+            threshold, treatment = step
             boundary = self.ledger.reaches(threshold)
             if boundary is None or boundary > until:
                 break
             caused_by = f"aging:{self.borrower_id}:{boundary.date().isoformat()}"
+            timeline.adjustment = treatment.adjustment
             changes.append(
                 self._emit(
-                    self.timeline.tier + 1,
+                    timeline.tier + 1,
                     max(boundary, since),
                     policy,
                     caused_by,
-                    (reasons.AGING,),
+                    (reasons.AGING, *treatment.reasons),
                 )
             )
         return changes
@@ -235,9 +263,11 @@ class BorrowerState:
     def _settle(
         self, at: datetime, policy: TierPolicy, caused_by: str, cause: str, late: bool
     ) -> list[TierChange]:
-        """Step one level at a time to the tier the DPD at ``at`` calls for."""
-        target = policy.tier_for_dpd(self.ledger.days_past_due(at))
-        suffix = (reasons.LATE,) if late else ()
+        """Step one level at a time to the tier the policy decides for the DPD at ``at``."""
+        treatment = policy.treat(self.ledger.days_past_due(at), self.risk, self.timeline.adjustment)
+        self.timeline.adjustment = treatment.adjustment
+        target = treatment.tier
+        suffix = (*treatment.reasons, reasons.LATE) if late else treatment.reasons
         changes = []
         while self.timeline.tier != target:
             tier = self.timeline.tier + (1 if target > self.timeline.tier else -1)
@@ -259,6 +289,7 @@ class BorrowerState:
             currency=self.currency,
             reasons=why,
             caused_by=caused_by,
+            risk=self.risk,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -271,6 +302,7 @@ class BorrowerState:
             "ledger": self.ledger.to_dict(),
             "timeline": self.timeline.to_dict(),
             "recent_event_ids": list(self.recent.ids),
+            "risk": None if self.risk is None else self.risk.to_dict(),
         }
 
     @classmethod
@@ -288,4 +320,5 @@ class BorrowerState:
             ledger=Ledger.from_dict(data["ledger"]),
             timeline=TierTimeline.from_dict(data["timeline"]),
             recent=RecentEvents(dedup_window, OrderedDict.fromkeys(data["recent_event_ids"])),
+            risk=None if data.get("risk") is None else RiskAssessment.from_dict(data["risk"]),
         )

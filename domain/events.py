@@ -81,3 +81,5 @@ class TierChange:
     occurred_at: datetime
     caused_by: str
     sequence: int
+    model_version: str | None = None
+    risk_factors: tuple[tuple[str, float], ...] = ()

@@ -115,6 +115,20 @@ class TierPolicy:
             return Treatment(self.tier_for_dpd(dpd), 0)
         return adjust(dpd=dpd, risk=risk, held=held, rules=self.risk, thresholds=self._thresholds)
 
+    def next_escalation(
+        self, tier: int, risk: RiskAssessment | None, held: int
+    ) -> tuple[int, Treatment] | None:
+        """The smallest DPD at which aging alone lifts a borrower above ``tier`` (the
+        risk held fixed), with the treatment there; ``None`` if aging never does."""
+        if self.risk is None:
+            threshold = self.threshold_above(tier)
+            return None if threshold is None else (threshold, Treatment(tier + 1, 0))
+        for dpd in self._thresholds:
+            treatment = self.treat(dpd, risk, held)
+            if treatment.tier > tier:
+                return dpd, treatment
+        return None
+
     def tier_name(self, level: int) -> str:
         """The subscriber-facing name of ``level``."""
         return self._tier(level).name

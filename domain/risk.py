@@ -39,6 +39,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from domain import reasons
 from domain.errors import PolicyError
@@ -88,16 +89,40 @@ class RiskRules:
 
 @dataclass(frozen=True, slots=True)
 class RiskAssessment:
-    """What the decision needs to know of a borrower's risk at this moment."""
+    """A borrower's risk as scored at their last scoring moment, kept until the next one."""
 
-    score: float
-    """Probability that the current delinquency is not cured within the horizon."""
+    score: float | None
+    """Probability that the current delinquency is not cured within the horizon;
+    ``None`` while the model is cold (too few labels learned): DPD decides alone."""
     on_time_share: float
     """Share of the borrower's installments paid on time so far."""
+    model_version: str | None = None
+    """Which model produced the score (published with every tier change)."""
+    factors: tuple[tuple[str, float], ...] = ()
+    """Top contributing features ``(name, contribution)``, largest effect first."""
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.score) and 0.0 <= self.score <= 1.0):
+        if self.score is not None and not (math.isfinite(self.score) and 0 <= self.score <= 1):
             raise ValueError(f"risk score must be a probability in 0..1, got {self.score}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, for the borrower's stored state."""
+        return {
+            "score": self.score,
+            "on_time_share": self.on_time_share,
+            "model_version": self.model_version,
+            "factors": [[name, value] for name, value in self.factors],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RiskAssessment:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            score=data["score"],
+            on_time_share=data["on_time_share"],
+            model_version=data["model_version"],
+            factors=tuple((name, value) for name, value in data["factors"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +142,8 @@ def adjust(
     rules: RiskRules,
     thresholds: tuple[int, ...],
 ) -> Treatment:
-    """The tier for ``dpd`` adjusted by ``risk`` (``None``: no usable score yet).
+    """The tier for ``dpd`` adjusted by ``risk`` (``None``, or a ``None`` score: no
+    usable score yet).
 
     ``held`` is the adjustment currently applied (-1, 0 or 1), which the
     hysteresis keeps; ``thresholds`` are the policy's ``min_dpd`` per tier.
@@ -125,9 +151,9 @@ def adjust(
     base = bisect.bisect_right(thresholds, dpd) - 1
     if base == 0:
         return Treatment(0, 0)
-    if risk is None:
+    if risk is None or risk.score is None:
         return Treatment(base, 0, (reasons.RISK_COLD_START,))
-    wanted = _wanted(risk, held, rules)
+    wanted = _wanted(risk.score, risk.on_time_share, held, rules)
     if wanted == 0 or base + wanted >= len(thresholds):  # the top tier: nowhere further
         return Treatment(base, 0)
     why = reasons.RISK_HIGH if wanted > 0 else reasons.RISK_LOW
@@ -137,13 +163,13 @@ def adjust(
     return Treatment(base + wanted, wanted, (why,))
 
 
-def _wanted(risk: RiskAssessment, held: int, rules: RiskRules) -> int:
+def _wanted(score: float, on_time_share: float, held: int, rules: RiskRules) -> int:
     """+1 for high risk, -1 for low risk with a good history, else 0; a held adjustment
     keeps its threshold moved back by the hysteresis."""
-    if risk.score >= rules.escalate_at - (rules.hysteresis if held > 0 else 0.0):
+    if score >= rules.escalate_at - (rules.hysteresis if held > 0 else 0.0):
         return 1
-    low = risk.score < rules.grace_below + (rules.hysteresis if held < 0 else 0.0)
-    return -1 if low and risk.on_time_share >= rules.grace_min_on_time_share else 0
+    low = score < rules.grace_below + (rules.hysteresis if held < 0 else 0.0)
+    return -1 if low and on_time_share >= rules.grace_min_on_time_share else 0
 
 
 def _hard_limit(tier: int, dpd: int, thresholds: tuple[int, ...]) -> str | None:

@@ -24,6 +24,7 @@ from typing import Any
 from domain.clock import format_instant, parse_instant
 from domain.events import TierChange
 from domain.policy import TierPolicy
+from domain.risk import RiskAssessment
 
 NAMESPACE = uuid.UUID("5d1e8c2a-41b7-4f0e-9a53-7c2f6b0e9d14")
 """Fixed forever: changing it would give every past tier change a new id."""
@@ -42,6 +43,9 @@ class TierTimeline:
     sequence: int = 0
     clock: datetime | None = None
     last_change_at: datetime | None = None
+    adjustment: int = 0
+    """How far the risk score holds the tier off the DPD tier (-1, 0 or 1), which the
+    policy's hysteresis keeps until the score moves back far enough."""
 
     def record(
         self,
@@ -55,6 +59,7 @@ class TierTimeline:
         currency: str,
         reasons: tuple[str, ...],
         caused_by: str,
+        risk: RiskAssessment | None = None,
     ) -> TierChange:
         """Publish a one-level step to ``tier`` at ``at`` and return the change."""
         if abs(tier - self.tier) != 1:
@@ -72,12 +77,14 @@ class TierTimeline:
             days_past_due=days_past_due,
             overdue_amount=overdue_amount,
             currency=currency,
-            risk_score=None,
+            risk_score=None if risk is None else risk.score,
             reasons=reasons,
             policy_version=policy.version,
             occurred_at=at,
             caused_by=caused_by,
             sequence=self.sequence,
+            model_version=None if risk is None else risk.model_version,
+            risk_factors=() if risk is None else risk.factors,
         )
         self.tier = tier
         self.last_change_at = at
@@ -90,6 +97,7 @@ class TierTimeline:
             "sequence": self.sequence,
             "clock": format_instant(self.clock),
             "last_change_at": format_instant(self.last_change_at),
+            "adjustment": self.adjustment,
         }
 
     @classmethod
@@ -100,4 +108,5 @@ class TierTimeline:
             sequence=data["sequence"],
             clock=parse_instant(data["clock"]),
             last_change_at=parse_instant(data["last_change_at"]),
+            adjustment=data.get("adjustment", 0),  # absent before risk adjustment existed
         )
