@@ -16,11 +16,13 @@ True
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import orjson
 
 from domain.events import TierChange
 from schemas import fields as f
+from schemas.errors import WrongType
 from schemas.fields import SCHEMA_VERSION
 
 TIER_CHANGE_CE_TYPE = "com.arrears.tier-change.v1"
@@ -30,6 +32,9 @@ DEFAULT_CE_SOURCE = "urn:arrears:tiering"
 """Default ``ce_source``; deployments may set their own URI-reference."""
 
 DIRECTIONS: tuple[str, ...] = ("escalation", "de-escalation")
+
+MAX_FACTORS = 5
+"""Most ``risk_factors`` a tier change lists: the top contributions, not the whole model."""
 
 
 def _bounded(value: object, kind: type, low: int, high: int) -> bool:
@@ -85,7 +90,31 @@ def _contract_problems(tc: TierChange) -> list[str]:
         _bounded(r, str, 1, f.MAX_CODE_LENGTH) for r in tc.reasons
     ):
         problems.append(f"reasons must be 1..64-character strings, got {tc.reasons!r}")
+    if tc.model_version is not None and not _bounded(tc.model_version, str, 1, f.MAX_CODE_LENGTH):
+        problems.append(
+            f"model_version must be a 1..64-character string or None, got {tc.model_version!r}"
+        )
+    if not _valid_factors(tc.risk_factors):
+        problems.append(
+            f"risk_factors must be at most {MAX_FACTORS} (1..64-character name, finite number) "
+            f"pairs, got {tc.risk_factors!r}"
+        )
     return problems
+
+
+def _valid_factors(factors: object) -> bool:
+    return (
+        isinstance(factors, tuple | list)
+        and len(factors) <= MAX_FACTORS
+        and all(
+            isinstance(pair, tuple | list)
+            and len(pair) == 2
+            and _bounded(pair[0], str, 1, f.MAX_CODE_LENGTH)
+            and type(pair[1]) in (int, float)
+            and math.isfinite(pair[1])
+            for pair in factors
+        )
+    )
 
 
 def encode_tier_change(tc: TierChange) -> bytes:
@@ -117,6 +146,10 @@ def encode_tier_change(tc: TierChange) -> bytes:
             "occurred_at": f.format_timestamp(tc.occurred_at),
             "caused_by": tc.caused_by,
             "sequence": tc.sequence,
+            "model_version": tc.model_version,
+            "risk_factors": [
+                {"feature": name, "contribution": float(value)} for name, value in tc.risk_factors
+            ],
         }
     )
 
@@ -167,4 +200,35 @@ def decode_tier_change(value: bytes) -> TierChange:
         occurred_at=f.read_timestamp(obj, "occurred_at"),
         caused_by=f.read_short_text(obj, "caused_by", max_length=f.MAX_CAUSE_LENGTH),
         sequence=f.read_integer(obj, "sequence", minimum=1),
+        model_version=_read_model_version(obj),
+        risk_factors=_read_factors(obj),
     )
+
+
+def _read_model_version(obj: dict[str, Any]) -> str | None:
+    # Optional within v1: records published before risk scoring existed lack it.
+    if obj.get("model_version") is None:
+        return None
+    return f.read_short_text(obj, "model_version")
+
+
+def _read_factors(obj: dict[str, Any]) -> tuple[tuple[str, float], ...]:
+    """``risk_factors`` as ``(feature, contribution)`` pairs; absent means none."""
+    value = obj.get("risk_factors", [])
+    if type(value) is not list or len(value) > MAX_FACTORS:
+        raise WrongType(
+            f"field 'risk_factors' must be an array of at most {MAX_FACTORS} objects, "
+            f"got {f.show(value)}",
+            field="risk_factors",
+        )
+    pairs = []
+    for item in value:
+        if type(item) is not dict:
+            raise WrongType(
+                f"field 'risk_factors' must hold objects, got {f.show(item)}", field="risk_factors"
+            )
+        contribution = f.read_optional_number(item, "contribution")
+        if contribution is None:
+            raise WrongType("a risk factor's 'contribution' must be a number", field="contribution")
+        pairs.append((f.read_short_text(item, "feature"), contribution))
+    return tuple(pairs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -25,7 +26,7 @@ from schemas.codec import (
     tier_change_headers,
 )
 from schemas.dead_letters import decode_dead_letter
-from schemas.errors import KeyMismatch, OutOfRange, UnsupportedVersion
+from schemas.errors import InvalidRecord, KeyMismatch, OutOfRange, UnsupportedVersion
 
 AT = datetime(2024, 2, 15, 6, 0, 0, 123456, tzinfo=UTC)
 
@@ -153,6 +154,41 @@ class TestTierChanges:
         assert schema_accepts("tier-changes", record)
         assert decode_tier_change(encode_tier_change(tc)) == tc
 
+    def test_the_model_version_and_top_factors_round_trip(self):
+        tc = replace(
+            TIER_CHANGE,
+            model_version="logistic-p3-l1200",
+            risk_factors=(("dpd", 1.31), ("on_time_share", -0.42)),
+        )
+        record = orjson.loads(encode_tier_change(tc))
+        assert record["risk_factors"] == [
+            {"feature": "dpd", "contribution": 1.31},
+            {"feature": "on_time_share", "contribution": -0.42},
+        ]
+        assert schema_accepts("tier-changes", record)
+        assert decode_tier_change(encode_tier_change(tc)) == tc
+
+    def test_a_record_from_before_risk_scoring_decodes_without_model_fields(self):
+        record = orjson.loads(encode_tier_change(TIER_CHANGE))
+        del record["model_version"], record["risk_factors"]
+        assert schema_accepts("tier-changes", record)
+        assert decode_tier_change(orjson.dumps(record)) == TIER_CHANGE
+
+    @pytest.mark.parametrize(
+        ("factors", "fragment"),
+        [
+            ("dpd", "must be an array of at most 5 objects"),
+            ([["dpd", 1.0]], "must hold objects"),
+            ([{"feature": "dpd"}], "field 'contribution' is required"),
+            ([{"feature": "dpd", "contribution": None}], "'contribution' must be a number"),
+            ([{"feature": "", "contribution": 1.0}], "field 'feature' must be a non-empty"),
+        ],
+    )
+    def test_consumers_refuse_malformed_risk_factors(self, factors, fragment):
+        record = orjson.loads(encode_tier_change(TIER_CHANGE)) | {"risk_factors": factors}
+        with pytest.raises(InvalidRecord, match=re.escape(fragment)):
+            decode_tier_change(orjson.dumps(record))
+
     def test_headers_follow_the_cloudevents_kafka_binding(self):
         headers = tier_change_headers(TIER_CHANGE)
         assert dict(headers) == {
@@ -195,6 +231,10 @@ class TestTierChanges:
             ({"tier_name": ""}, "tier_name must be a 1..64-character string"),
             ({"event_id": "x" * 129}, "event_id must be a 1..128-character string"),
             ({"caused_by": "x" * 257}, "caused_by must be a 1..256-character string"),
+            ({"model_version": ""}, "model_version must be a 1..64-character string"),
+            ({"risk_factors": (("dpd", float("inf")),)}, "risk_factors must be at most 5"),
+            ({"risk_factors": (("", 1.0),)}, "risk_factors must be at most 5"),
+            ({"risk_factors": (("dpd", 1.0),) * 6}, "risk_factors must be at most 5"),
         ],
     )
     def test_a_tier_change_the_schema_forbids_is_not_encoded(self, changes, fragment):

@@ -399,7 +399,10 @@ def test_every_encoded_dead_letter_is_schema_valid_and_keeps_the_bytes(
 # --- The schema files themselves ------------------------------------------------
 
 
-OPTIONAL_FIELDS = {"payments": {"installment_id"}}
+OPTIONAL_FIELDS = {
+    "payments": {"installment_id"},
+    "tier-changes": {"model_version", "risk_factors"},
+}
 """Fields added within v1, which old producers do not send."""
 
 
