@@ -14,6 +14,9 @@ Baselines on the same examples:
   not-cured rates per DPD bucket in the first half of the period.
 - ``offline-hgb``: scikit-learn's ``HistGradientBoostingClassifier`` trained
   on the examples scored in the first half, tested on those in the second.
+  It sees the same snapshot features (:data:`~scoring.features.FEATURE_NAMES`)
+  the online models see; the logistic kind's bucket and cross indicators are
+  derived from them inside its pipeline, and trees find such splits on their own.
   (Labels of training examples scored just before the midpoint resolve up to
   one horizon after it: a small advantage for this baseline.)
 

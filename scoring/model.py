@@ -7,8 +7,18 @@ probability) and learns from a resolved label (:meth:`RiskModel.learn`).
 - Cold start: until ``warmup`` labels have been learned, the score is the
   documented prior :data:`PRIOR` and :attr:`Score.cold` is ``True``, which
   the caller turns into a reason code.
-- Explanations: for the linear kinds, :attr:`Score.top_features` lists the
-  features with the largest ``weight * scaled value``.
+- Kinds: ``logistic`` (the default, and the best in ``arrears model evaluate``)
+  is a logistic regression over the scaled snapshot plus its bucket and
+  crossed-bucket indicators (:mod:`scoring.buckets`), which give it the
+  non-linear shapes and pairwise effects a straight line per feature misses.
+  It learns with AdaGrad: each indicator is active for few snapshots, and
+  AdaGrad's per-weight steps let rare ones learn as fast as common ones
+  without making the common ones noisy. ``hoeffding`` is an adaptive
+  Hoeffding tree on the raw snapshot.
+- Explanations: for the linear kind, :attr:`Score.top_features` lists the
+  snapshot features with the largest summed ``weight * value`` over the
+  terms built from them (the scaled feature itself, its bucket indicator,
+  and half of each crossed indicator it is in).
 - Drift: an ADWIN detector watches the absolute error of each prediction made
   just before learning; :attr:`RiskModel.drift_events` counts detections and
   :meth:`RiskModel.learn` returns ``True`` when one occurs.
@@ -37,6 +47,8 @@ from typing import Any, Literal
 
 from river import compose, drift, linear_model, optim, preprocessing, tree
 
+from scoring.buckets import BUCKET_SOURCES, RiskBuckets
+
 Kind = Literal["logistic", "hoeffding"]
 KINDS: tuple[str, ...] = ("logistic", "hoeffding")
 
@@ -45,14 +57,17 @@ KINDS: tuple[str, ...] = ("logistic", "hoeffding")
 #: reports it with a cold-start reason code and the policy falls back to DPD alone.
 PRIOR = 0.5
 DEFAULT_WARMUP = 500
-CHECKPOINT_VERSION = 1
+#: AdaGrad's base step for the logistic kind.
+DEFAULT_LEARNING_RATE = 0.05
+#: Version 2: the logistic kind gained the bucket expansion and AdaGrad.
+CHECKPOINT_VERSION = 2
 _MAGIC = b"arrears-risk-model"
 
 
 @dataclass(frozen=True, slots=True)
 class Score:
     """A risk score: the probability of not curing, whether it is the cold-start prior,
-    and for linear models the top contributions ``(feature, weight * scaled value)``."""
+    and for the linear kind the top contributions ``(snapshot feature, summed weight * value)``."""
 
     probability: float
     cold: bool
@@ -62,8 +77,9 @@ class Score:
 def build_pipeline(kind: Kind, learning_rate: float) -> compose.Pipeline:
     """The river pipeline for ``kind``."""
     if kind == "logistic":
-        return preprocessing.StandardScaler() | linear_model.LogisticRegression(
-            optimizer=optim.SGD(learning_rate), l2=1e-4
+        expand = compose.TransformerUnion(preprocessing.StandardScaler(), RiskBuckets())
+        return expand | linear_model.LogisticRegression(
+            optimizer=optim.AdaGrad(learning_rate), l2=1e-4
         )
     if kind == "hoeffding":
         return compose.Pipeline(
@@ -81,7 +97,7 @@ class RiskModel:
         *,
         warmup: int = DEFAULT_WARMUP,
         prior: float = PRIOR,
-        learning_rate: float = 0.005,
+        learning_rate: float = DEFAULT_LEARNING_RATE,
         top: int = 3,
         drift_delta: float = 0.002,
     ) -> None:
@@ -127,13 +143,22 @@ class RiskModel:
         return Score(self._raw(features), False, self.contributions(features))
 
     def contributions(self, features: dict[str, float]) -> tuple[tuple[str, float], ...]:
-        """The ``top`` features by ``|weight * scaled value|`` (empty for non-linear kinds)."""
+        """The ``top`` snapshot features by ``|summed weight * value|`` (empty for the tree).
+
+        Indicator terms are folded back into the features they are built from, so
+        explanations name what the borrower state holds, not model internals.
+        """
         if self.kind != "logistic":
             return ()
-        scaled = self._pipeline["StandardScaler"].transform_one(features)
+        terms = self._pipeline["TransformerUnion"].transform_one(features)
         weights = self._pipeline["LogisticRegression"].weights
-        parts = [(name, weights.get(name, 0.0) * value) for name, value in scaled.items()]
-        parts.sort(key=lambda item: abs(item[1]), reverse=True)
+        totals: dict[str, float] = {}
+        for term, value in terms.items():
+            sources = BUCKET_SOURCES.get(term, (term,))
+            share = weights.get(term, 0.0) * value / len(sources)
+            for source in sources:
+                totals[source] = totals.get(source, 0.0) + share
+        parts = sorted(totals.items(), key=lambda item: abs(item[1]), reverse=True)
         return tuple((name, round(value, 4)) for name, value in parts[: self.top])
 
     def learn(self, features: dict[str, float], label: int) -> bool:

@@ -56,6 +56,22 @@ class TestLearning:
         assert sorted(names) == ["dpd", "on_time_share"]
         assert all(value > 0 for _, value in score.top_features)  # both push towards risk
 
+    def test_learns_a_risk_that_rises_then_falls_with_dpd(self) -> None:
+        rng = random.Random(4)
+        model = RiskModel(warmup=100)
+        for _ in range(4000):
+            dpd = rng.uniform(1, 90)
+            model.learn({"dpd": dpd}, int((14 <= dpd < 45) != (rng.random() < 0.1)))
+        early, middle, late = (model.predict_proba({"dpd": d}) for d in (3.0, 25.0, 80.0))
+        assert middle > 0.5 > max(early, late)
+
+    def test_explanations_fold_bucket_and_cross_terms_into_snapshot_features(self) -> None:
+        model = trained()
+        model.top = 10
+        probe = {"dpd": 85.0, "on_time_share": 0.05, "episode_days": 80.0, "partial_share": 0.6}
+        names = {name for name, _ in model.score(probe).top_features}
+        assert names == set(probe)
+
     def test_a_tree_gives_no_linear_explanation(self) -> None:
         assert trained("hoeffding").score({"dpd": 85.0, "on_time_share": 0.05}).top_features == ()
 
