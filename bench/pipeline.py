@@ -50,11 +50,14 @@ def portfolio(borrowers: int, months: int, seed: int) -> list[Record]:
     return records
 
 
-def environment(broker: EmbeddedBroker, data: Path, partitions: int) -> dict[str, str]:
+def environment(
+    broker: EmbeddedBroker, data: Path, partitions: int, policy: str = "dpd-only"
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARREARS_")}
     return env | {
         "ARREARS_BROKER_URL": broker.url,
         "ARREARS_CLOCK": "event",
+        "ARREARS_POLICY": policy,
         "ARREARS_PARTITIONS": str(partitions),
         "ARREARS_WEB_PORT": str(free_port()),
         "ARREARS_DATA_DIR": str(data),
@@ -168,9 +171,9 @@ def stop(worker: subprocess.Popen[bytes]) -> None:
         worker.kill()
 
 
-def full_rate(records: list[Record], tmp: Path, partitions: int) -> float:
+def full_rate(records: list[Record], tmp: Path, partitions: int, policy: str = "dpd-only") -> float:
     with EmbeddedBroker(port=free_port()) as broker:
-        env = environment(broker, tmp / "full", partitions)
+        env = environment(broker, tmp / f"full-{policy}", partitions, policy)
         asyncio.run(prepared_broker(broker, env, records))
         worker = start_worker(env, tmp / "full-worker.log")
         try:
@@ -268,6 +271,11 @@ def main() -> None:
         print(f"bare Faust agent (count only), median:  {bare:10,.0f} events/s")
         print(
             f"full pipeline (arrears worker), median: {full:10,.0f} events/s = {full / bare:.2f} x"
+        )
+        scoring = full_rate(records, tmp / "risk", args.partitions, policy="risk-adjusted")
+        print(
+            f"full pipeline, risk-adjusted policy (online scoring and learning), one run: "
+            f"{scoring:10,.0f} events/s = {scoring / bare:.2f} x"
         )
         rate = full / 2
         samples = latency(records[: args.latency_events], tmp, args.partitions, rate)

@@ -39,6 +39,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from domain import reasons
@@ -61,6 +62,10 @@ class RiskRules:
     """A delinquency not cured (DPD back to 0) within this many days is labelled 1."""
     min_labels: int = 500
     """Labels a partition's model must have learned from before its scores are used."""
+
+    @property
+    def horizon(self) -> timedelta:
+        return timedelta(days=self.horizon_days)
 
     def __post_init__(self) -> None:
         checks = [

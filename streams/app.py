@@ -24,21 +24,26 @@ from domain.events import TierChange
 from domain.policy import TierPolicy, load_policy
 from schemas.codec import encode_dead_letter, encode_tier_change, tier_change_headers
 from streams.faust_app import build_app
+from streams.metrics import Metrics
 from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
+from streams.risk_scoring import RiskScoring
 from streams.settings import Settings
 
 TIER_CHANGES = "tier-changes"
 DEAD_LETTERS = "dead-letters"
 BORROWER_TABLE = "borrowers"
+MODEL_TABLE = "risk-models"
 
 
-class BorrowerTable(faust.Table):
-    """Borrower states as raw bytes, written to an explicit changelog partition.
+class PartitionedTable(faust.Table):
+    """Raw bytes written to an explicit changelog partition: borrower states, and the
+    risk model checkpoints of each input partition.
 
     Faust's own ``table[key] = value`` picks the partition of the event being
     processed *now*; the processor writes in batches, long after that event,
-    so it names the partition itself. The processor is told when partitions
-    are recovered (to rebuild aging schedules) and when a rebalance starts.
+    so it names the partition itself. The processor (set on the borrower table)
+    is told when partitions are recovered (to rebuild aging and label schedules)
+    and when a rebalance starts.
     """
 
     processor: TieringProcessor | None = None
@@ -116,7 +121,7 @@ class BorrowerTable(faust.Table):
 
 @dataclass(slots=True)
 class _TableStore:
-    table: BorrowerTable
+    table: PartitionedTable
 
     def load(self, borrower_id: str) -> bytes | None:
         return self.table.data.get(borrower_id.encode())
@@ -126,6 +131,20 @@ class _TableStore:
 
     def scan(self) -> Iterable[tuple[str, bytes]]:
         return ((key.decode(), value) for key, value in self.table.data.items())
+
+
+@dataclass(slots=True)
+class _ModelStore:
+    """Model checkpoints keyed ``p<partition>``, each on its input partition's changelog
+    partition, so a reassigned partition's new owner restores its model."""
+
+    table: PartitionedTable
+
+    def load(self, partition: int) -> bytes | None:
+        return self.table.data.get(f"p{partition}".encode())
+
+    async def save_many(self, checkpoints: list[tuple[int, bytes]]) -> None:
+        await self.table.save_many([(f"p{p}".encode(), value, p) for p, value in checkpoints])
 
 
 @dataclass(slots=True)
@@ -239,7 +258,7 @@ class Runtime:
     inputs: faust.TopicT
     tier_changes: faust.TopicT
     dead_letters: faust.TopicT
-    table: BorrowerTable
+    table: PartitionedTable
     offsets: _ConsumerOffsets
     processor: TieringProcessor
 
@@ -256,23 +275,22 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
         web_in_thread=False,
         **faust_overrides,
     )
+    metrics = Metrics()
     topics: dict[InputKind, str] = {kind: settings.topic(kind) for kind in INPUT_KINDS}
     inputs = app.topic(*topics.values(), key_type=bytes, value_type=bytes)
     tier_changes = app.topic(settings.topic(TIER_CHANGES), key_type=bytes, value_type=bytes)
     dead_letters = app.topic(settings.topic(DEAD_LETTERS), key_type=bytes, value_type=bytes)
-    table = app.tables.add(
-        BorrowerTable(
-            app,
-            name=BORROWER_TABLE,
-            beacon=app.tables.beacon,
-            partitions=settings.partitions,
-            # bytes in and out ("raw"): the processor encodes state itself, and
-            # recovery must hand back exactly what was written.
-            key_type=bytes,
-            value_type=bytes,
-            help="Borrower delinquency state, one JSON document per borrower",
-        )
+    table = _partitioned_table(
+        app, settings, BORROWER_TABLE, "Borrower delinquency state, one JSON document per borrower"
     )
+    risk = None
+    if policy.risk is not None:
+        models = _partitioned_table(
+            app, settings, MODEL_TABLE, "Risk model checkpoint of each input partition"
+        )
+        risk = RiskScoring(
+            policy.risk, _ModelStore(models), metrics, settings.model_checkpoint_every
+        )
     offsets = _ConsumerOffsets(app)
     processor = TieringProcessor(
         policy=policy,
@@ -289,8 +307,28 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
         max_idle_s=settings.max_idle_ms / 1000,
         flush_interval_s=settings.flush_interval_ms / 1000,
         max_record_bytes=settings.max_record_bytes,
+        metrics=metrics,
+        risk=risk,
     )
     table.processor = processor
     return Runtime(
         settings, app, policy, inputs, tier_changes, dead_letters, table, offsets, processor
+    )
+
+
+def _partitioned_table(
+    app: faust.App, settings: Settings, name: str, description: str
+) -> PartitionedTable:
+    return app.tables.add(
+        PartitionedTable(
+            app,
+            name=name,
+            beacon=app.tables.beacon,
+            partitions=settings.partitions,
+            # bytes in and out ("raw"): the processor encodes its values itself,
+            # and recovery must hand back exactly what was written.
+            key_type=bytes,
+            value_type=bytes,
+            help=description,
+        )
     )

@@ -101,6 +101,28 @@ class Metrics:
             ["topic", "partition"],
             registry=r,
         )
+        self.model_labels = Gauge(
+            "arrears_model_labels_learned",
+            "Labels the partition's risk model has learned from (cold below the policy's "
+            "min_labels)",
+            ["partition"],
+            registry=r,
+        )
+        self.model_drift = Counter(
+            "arrears_model_drift_events",
+            "Concept drift detected in a partition model's error stream (ADWIN)",
+            ["partition"],
+            registry=r,
+        )
+        self.risk_assessments = Counter(
+            "arrears_risk_assessments",
+            "Scoring moments, by whether the model was warm enough to score",
+            ["result"],
+            registry=r,
+        )
+        self.model_checkpoints = Counter(
+            "arrears_model_checkpoints", "Risk model checkpoints written", registry=r
+        )
         self.stream_time = Gauge(
             "arrears_stream_time_seconds",
             "Newest event time processed, per partition (POSIX seconds)",

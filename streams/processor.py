@@ -35,15 +35,17 @@ import orjson
 import structlog
 from prometheus_client import Counter, Gauge
 
-from domain.borrower import BorrowerState
+from domain.borrower import Assessor, BorrowerState
 from domain.errors import DomainError
 from domain.events import InputEvent, TierChange
 from domain.policy import TierPolicy
 from schemas.codec import INPUT_DECODERS
 from schemas.errors import InvalidRecord
+from scoring.tracker import BorrowerRisk
 from streams.cache import StateCache
 from streams.merge import PartitionMerger
 from streams.metrics import Metrics
+from streams.risk_scoring import RiskScoring
 from streams.schedule import AgingSchedule
 
 log = structlog.get_logger(__name__)
@@ -99,14 +101,31 @@ class Offsets(Protocol):
     def caught_up(self, topic: str, partition: int, last_offset: int | None) -> bool: ...
 
 
-def encode_state(state: BorrowerState, partition: int) -> bytes:
-    """Table value: the borrower's state plus the input partition it belongs to."""
-    return orjson.dumps({"partition": partition, "state": state.to_dict()})
+@dataclass(slots=True)
+class Borrower:
+    """A borrower as the processor keeps it: the domain state and, under a
+    risk-adjusted policy, the risk features and the labels waiting to resolve."""
+
+    state: BorrowerState
+    risk: BorrowerRisk | None = None
 
 
-def decode_state(value: bytes) -> tuple[BorrowerState, int]:
+def encode_borrower(borrower: Borrower, partition: int) -> bytes:
+    """Table value: the borrower's sections plus the input partition it belongs to."""
+    value: dict[str, object] = {"partition": partition, "state": borrower.state.to_dict()}
+    if borrower.risk is not None:
+        value["risk"] = borrower.risk.to_dict()
+    return orjson.dumps(value)
+
+
+def decode_borrower(value: bytes) -> tuple[Borrower, int]:
     envelope = orjson.loads(value)
-    return BorrowerState.from_dict(envelope["state"]), envelope["partition"]
+    risk = envelope.get("risk")
+    borrower = Borrower(
+        BorrowerState.from_dict(envelope["state"]),
+        None if risk is None else BorrowerRisk.from_dict(risk),
+    )
+    return borrower, envelope["partition"]
 
 
 @dataclass(slots=True)
@@ -136,9 +155,13 @@ class TieringProcessor:
     metrics: Metrics = field(default_factory=Metrics)
     monotonic: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
+    risk: RiskScoring | None = None
+    """Risk scoring, present exactly when the policy has ``[risk]`` rules."""
 
     def __post_init__(self) -> None:
-        self.cache: StateCache[BorrowerState] = StateCache(self.cache_capacity)
+        if (self.risk is None) != (self.policy.risk is None):
+            raise ValueError("risk scoring is needed exactly when the policy has [risk] rules")
+        self.cache: StateCache[Borrower] = StateCache(self.cache_capacity)
         self._partitions: dict[int, _PartitionState] = {}
         self._scheduled_partitions: set[int] = set()
         self._futures: list[Awaitable[object]] = []
@@ -176,6 +199,7 @@ class TieringProcessor:
         for partition, part in list(self._partitions.items()):
             self._release(partition, part)
             if self.clock == "wall":
+                self._expire_labels(partition, self.wall_clock())
                 self._age(partition, part, self.wall_clock())
             self._watch_merge_wait(partition, part)
         self.metrics.buffered.set(sum(len(p.merger) for p in self._partitions.values()))
@@ -218,11 +242,18 @@ class TieringProcessor:
             return
         schedules = {p: self._partition(p).schedule for p in fresh}
         for borrower_id, value in self.table.scan():
-            state, partition = decode_state(value)
-            cached = self.cache.get(borrower_id)  # newer than the table, if present
+            stored, partition = decode_borrower(value)
             if partition in schedules:
-                current = state if cached is None else cached
-                schedules[partition].set(borrower_id, _posix(current.next_boundary(self.policy)))
+                cached = self.cache.get(borrower_id)  # newer than the table, if present
+                current = stored if cached is None else cached
+                schedules[partition].set(
+                    borrower_id, _posix(current.state.next_boundary(self.policy))
+                )
+                if self.risk is not None and current.risk is not None:
+                    self.risk.track(partition, borrower_id, current.risk)
+        if self.risk is not None:
+            for partition in fresh:
+                self.risk.activate(partition)
         self._scheduled_partitions |= fresh
         log.info(
             "partitions assigned",
@@ -249,6 +280,8 @@ class TieringProcessor:
         self._scheduled_partitions -= gone
         self._acks = [(p, ack) for p, ack in self._acks if p not in gone]
         self.cache.drop_partitions(gone)
+        if self.risk is not None:
+            self.risk.revoke(gone)
         if gone:
             log.info("partitions released", partitions=sorted(gone))
 
@@ -262,9 +295,11 @@ class TieringProcessor:
                 return
             started = time.perf_counter()
             snapshots = [
-                (borrower_id, encode_state(state, partition), partition)
-                for borrower_id, state, partition in self.cache.take_dirty()
+                (borrower_id, encode_borrower(borrower, partition), partition)
+                for borrower_id, borrower, partition in self.cache.take_dirty()
             ]
+            owned = set(self._partitions)
+            checkpoints = self.risk.take_checkpoints(owned) if self.risk is not None else []
             futures, self._futures = self._futures, []
             acks, self._acks = self._acks, []
             if futures:
@@ -272,6 +307,9 @@ class TieringProcessor:
             await self.table.save_many(
                 [snapshot for snapshot in snapshots if snapshot[2] in self._partitions]
             )
+            if self.risk is not None:
+                # After the states, so a model never gets ahead of the borrowers it learned from.
+                await self.risk.save([c for c in checkpoints if c[0] in self._partitions])
             self.cache.saved([borrower_id for borrower_id, _, _ in snapshots])
             for partition, ack in acks:
                 if partition in self._partitions:
@@ -296,6 +334,7 @@ class TieringProcessor:
                     "scheduled_borrowers": len(part.schedule),
                     "next_aging_at": _iso(part.schedule.next_instant()),
                     "last_offsets": part.last_offsets,
+                    "risk_model": None if self.risk is None else self.risk.status(p),
                 }
                 for p, part in sorted(self._partitions.items())
             },
@@ -321,6 +360,10 @@ class TieringProcessor:
 
         released = part.merger.release(now=self.monotonic(), caught_up=caught_up)
         for record, event in released:
+            if self.risk is not None and self.clock == "event":
+                # Labels due before this input are learned before it is scored, as in
+                # the partition's event order, whatever the fetch batching.
+                self._expire_labels(partition, event.event_time.timestamp())
             self._apply(record, event, part)
         if released:
             part.stream_time_gauge.set(part.merger.stream_time)
@@ -344,9 +387,10 @@ class TieringProcessor:
             log.info("merge resumed", partition=partition)
 
     def _apply(self, record: InputRecord, event: InputEvent, part: _PartitionState) -> None:
-        state = self._state(event.borrower_id)
+        borrower = self._borrower(event.borrower_id)
+        state = borrower.state
         try:
-            applied = state.apply(event, self.policy)
+            applied = state.apply(event, self.policy, self._assessor(borrower, record.partition))
         except DomainError as error:
             self._dead_letter(record, error)
             return
@@ -358,8 +402,10 @@ class TieringProcessor:
         if any("late" in change.reasons for change in applied.changes):
             self.metrics.late.inc()
         self._publish(applied.changes)
-        self.cache.put(event.borrower_id, state, partition=record.partition)
+        self.cache.put(event.borrower_id, borrower, partition=record.partition)
         part.schedule.set(event.borrower_id, _posix(state.next_boundary(self.policy)))
+        if self.risk is not None and borrower.risk is not None:
+            self.risk.track(record.partition, event.borrower_id, borrower.risk)
 
     def _age(self, partition: int, part: _PartitionState, now_posix: float) -> None:
         due = part.schedule.pop_due(now_posix)
@@ -367,19 +413,38 @@ class TieringProcessor:
             return
         now = datetime.fromtimestamp(now_posix, UTC)
         for borrower_id in due:
-            state = self._state(borrower_id)
-            changes = state.advance_to(now, self.policy)
+            borrower = self._borrower(borrower_id)
+            changes = borrower.state.advance_to(now, self.policy)
             self.metrics.aging_steps.inc(len(changes))
             self._publish(changes)
-            self.cache.put(borrower_id, state, partition=partition)
-            part.schedule.set(borrower_id, _posix(state.next_boundary(self.policy)))
+            self.cache.put(borrower_id, borrower, partition=partition)
+            part.schedule.set(borrower_id, _posix(borrower.state.next_boundary(self.policy)))
 
-    def _state(self, borrower_id: str) -> BorrowerState:
-        state = self.cache.get(borrower_id)
-        if state is not None:
-            return state
+    def _expire_labels(self, partition: int, now_posix: float) -> None:
+        if self.risk is None:
+            return
+        for borrower_id in self.risk.due(partition, now_posix):
+            borrower = self._borrower(borrower_id)
+            assert borrower.risk is not None, "only borrowers with labels have deadlines"
+            self.risk.expire(partition, borrower.risk, now_posix)
+            self.risk.track(partition, borrower_id, borrower.risk)
+            self.cache.put(borrower_id, borrower, partition=partition)
+
+    def _assessor(self, borrower: Borrower, partition: int) -> Assessor | None:
+        if self.risk is None:
+            return None
+        if borrower.risk is None:
+            borrower.risk = self.risk.new_risk()
+        return self.risk.assessor(borrower.risk, partition)
+
+    def _borrower(self, borrower_id: str) -> Borrower:
+        cached = self.cache.get(borrower_id)
+        if cached is not None:
+            return cached
         stored = self.table.load(borrower_id)
-        return decode_state(stored)[0] if stored is not None else BorrowerState.new(borrower_id)
+        if stored is None:
+            return Borrower(BorrowerState.new(borrower_id))
+        return decode_borrower(stored)[0]
 
     def _publish(self, changes: list[TierChange]) -> None:
         for change in changes:

@@ -32,7 +32,7 @@ class Settings:
 
     broker_url: str = "kafka://127.0.0.1:9092"
     """Kafka bootstrap servers, ``kafka://host:port`` (several separated by ``;``)."""
-    policy: str = "dpd-only"
+    policy: str = "risk-adjusted"
     """Tier policy: a shipped policy name or a path to a policy TOML file."""
     clock: Clock = "wall"
     """``wall``: borrowers age with the wall clock. ``event``: with stream time
@@ -68,6 +68,10 @@ class Settings:
     harmless (events are applied once), so this trades restart work for commits."""
     commit_every: int = 10_000
     """Commit early once this many inputs were acknowledged since the last commit."""
+    model_checkpoint_every: int = 1
+    """Learning steps between risk-model checkpoints (written at the next flush). 1
+    saves the model with every flush that learned, keeping it in step with the
+    borrower states, so a restart rescores replayed inputs exactly as before."""
     max_record_bytes: int = 65536
     """Input records larger than this go to ``dead-letters``."""
     store: str = "memory://"
@@ -102,6 +106,7 @@ class Settings:
             (self.flush_max_events >= 1, "flush_max_events", "must be at least 1"),
             (self.commit_interval_s > 0, "commit_interval_s", "must be positive"),
             (self.commit_every >= 1, "commit_every", "must be at least 1"),
+            (self.model_checkpoint_every >= 1, "model_checkpoint_every", "must be at least 1"),
             (self.max_record_bytes >= 256, "max_record_bytes", "must be at least 256"),
             (
                 self.store.startswith(("memory://", "rocksdb://")),

@@ -40,6 +40,8 @@ def worker_env(broker: EmbeddedBroker, tmp: Path, **overrides: str) -> dict[str,
         "ARREARS_APP_ID": "arrears-test",
         "ARREARS_PARTITIONS": "4",
         "ARREARS_CLOCK": "event",
+        # The DPD semantics are pinned by the traditional policy; risk tests opt in.
+        "ARREARS_POLICY": "dpd-only",
         "ARREARS_FLUSH_INTERVAL_MS": "50",
         "ARREARS_WEB_PORT": str(free_port()),
         "ARREARS_DATA_DIR": str(tmp / "worker-data"),

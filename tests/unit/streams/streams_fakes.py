@@ -26,7 +26,13 @@ from domain.borrower import BorrowerState
 from domain.events import InputEvent, MissedPayment, Payment, TierChange
 from domain.policy import load_policy
 from schemas.codec import encode_missed_payment, encode_payment
-from streams.processor import InputKind, InputRecord, TieringProcessor, decode_state
+from streams.processor import (
+    Borrower,
+    InputKind,
+    InputRecord,
+    TieringProcessor,
+    decode_borrower,
+)
 from tests import builders
 from tests.builders import instant
 
@@ -135,10 +141,29 @@ class FakeTable:
         return list(self.data.items())
 
     def state(self, borrower_id: str) -> BorrowerState:
-        return decode_state(self.data[borrower_id])[0]
+        return decode_borrower(self.data[borrower_id])[0].state
+
+    def borrower(self, borrower_id: str) -> Borrower:
+        return decode_borrower(self.data[borrower_id])[0]
 
     def partition_of(self, borrower_id: str) -> int:
-        return decode_state(self.data[borrower_id])[1]
+        return decode_borrower(self.data[borrower_id])[1]
+
+
+class FakeModelTable:
+    """Model checkpoints by partition, journaling each save."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.data: dict[int, bytes] = {}
+
+    def load(self, partition: int) -> bytes | None:
+        return self.data.get(partition)
+
+    async def save_many(self, checkpoints: list[tuple[int, bytes]]) -> None:
+        for partition, checkpoint in checkpoints:
+            self.data[partition] = checkpoint
+            self.journal.append(f"saved model p{partition}")
 
 
 class FakeOffsets:

@@ -18,7 +18,7 @@ class TestDefaults:
         assert (settings.commit_interval_s, settings.commit_every) == (2.8, 10_000)
         assert (settings.store, settings.policy, settings.topic_prefix) == (
             "memory://",
-            "dpd-only",
+            "risk-adjusted",
             "",
         )
 

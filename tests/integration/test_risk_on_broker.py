@@ -1,0 +1,123 @@
+"""Risk-adjusted tiering on the real broker: models learn in event order, and survive restarts.
+
+The seeded portfolio runs under the risk-adjusted policy. Its tier changes
+must carry scores once the partition models are warm, be identical on a
+replay (learning follows each partition's event order, not fetch timing),
+and be identical again when the worker is stopped halfway and a new worker
+continues from the model checkpoints in the changelog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streams.broker import EmbeddedBroker, free_port
+from streams.preflight import ensure_topics
+from tests.integration.harness import (
+    WorkerProcess,
+    produce,
+    read_all,
+    settings_for,
+    status,
+    wait_drained,
+    worker_env,
+)
+from tests.integration.test_replay_and_crash import (
+    PARTITIONS,
+    WORKER_SETTINGS,
+    Output,
+    by_event_id,
+    portfolio_records,
+    run_portfolio,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+RISK = {"ARREARS_POLICY": "risk-adjusted"}
+
+
+@pytest.fixture(scope="module")
+def risk_reference(tmp_path_factory: pytest.TempPathFactory) -> Output:
+    run = asyncio.run(run_portfolio(tmp_path_factory.mktemp("risk-reference"), **RISK))
+    assert run.duplicates == 0
+    return run.output
+
+
+def published(output: Output) -> list[dict[str, object]]:
+    return [orjson.loads(value) for value, _ in output.values()]
+
+
+def test_warm_models_score_and_shift_tiers(risk_reference: Output) -> None:
+    changes = published(risk_reference)
+    scored = [c for c in changes if c["risk_score"] is not None]
+    assert len(scored) > len(changes) / 3, "the partition models must warm up mid-run"
+    assert all(c["model_version"] for c in changes if c["tier"] > 0)
+    assert any(c["risk_factors"] for c in scored), "linear models explain their scores"
+    reasons = {reason for c in changes for reason in c["reasons"]}  # type: ignore[attr-defined]
+    assert {"risk-cold-start", "risk-high", "risk-low"} <= reasons
+    for change in changes:
+        assert change["tier"] < 4 or change["days_past_due"] >= 90, "legal before 90 DPD"
+    print(f"{len(scored)}/{len(changes)} tier changes scored")
+
+
+async def test_a_replay_learns_and_scores_exactly_as_before(
+    risk_reference: Output, tmp_path: Path
+) -> None:
+    run = await run_portfolio(tmp_path, **RISK)
+    assert run.duplicates == 0
+    assert run.output == risk_reference
+
+
+async def test_a_new_worker_continues_from_the_checkpointed_models(
+    risk_reference: Output, tmp_path: Path
+) -> None:
+    records = list(portfolio_records())
+    half = len(records) // 2
+    with EmbeddedBroker(port=free_port()) as broker:
+        env = worker_env(broker, tmp_path, **(WORKER_SETTINGS | RISK))
+        await ensure_topics(settings_for(env))
+        await produce(broker.bootstrap, records[:half])
+        first = WorkerProcess(env, tmp_path / "first.log").start()
+        try:
+            await wait_drained(first, input_partitions=PARTITIONS)
+            learned = _labels_learned(await status(first))
+        finally:
+            first.stop()
+        await produce(broker.bootstrap, records[half:])
+        second = WorkerProcess(env, tmp_path / "second.log").start()
+        try:
+            await wait_drained(second, input_partitions=PARTITIONS)
+            finally_learned = _labels_learned(await status(second))
+        finally:
+            second.stop()
+        output, _ = by_event_id(await read_all(broker.bootstrap, "tier-changes"))
+
+    restored = {
+        line["partition"]: int(line["version"].rsplit("@", 1)[1])
+        for line in _json_lines(tmp_path / "second.log")
+        if line.get("event") == "risk model ready" and line.get("restored")
+    }
+    assert restored == learned, "each partition resumes from its model as the first worker left it"
+    assert all(finally_learned[p] > learned[p] for p in learned), "and keeps learning"
+    assert output == risk_reference
+
+
+def _json_lines(path: Path) -> list[dict[str, object]]:
+    lines = []
+    for text in path.read_text().splitlines():
+        try:
+            lines.append(orjson.loads(text))
+        except orjson.JSONDecodeError:
+            continue  # Faust's own start-up banner is not JSON
+    return lines
+
+
+def _labels_learned(view: dict[str, object] | None) -> dict[int, int]:
+    assert view is not None
+    partitions = view["partitions"]
+    assert isinstance(partitions, dict)
+    return {int(p): part["risk_model"]["labels_learned"] for p, part in partitions.items()}
