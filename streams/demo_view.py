@@ -131,6 +131,7 @@ def changes_table(tally: Tally, rows: int) -> Table:
     for column, width in (("time", 16), ("borrower", 8), ("change", 20), ("DPD", 3)):
         table.add_column(column, justify="right" if width == 3 else "left", min_width=width)
     table.add_column("overdue", justify="right", min_width=9)
+    table.add_column("risk", justify="right", min_width=4)
     table.add_column("reasons", no_wrap=True, overflow="ellipsis")
     for change in islice(tally.latest, rows):
         up = change.direction == "escalation"
@@ -143,6 +144,7 @@ def changes_table(tally: Tally, rows: int) -> Table:
             Text(f"{'▲' if up else '▼'} {before} → {change.tier_name}", "red" if up else "green"),
             str(change.days_past_due),
             money(change.overdue_amount, change.currency),
+            "-" if change.risk_score is None else f"{change.risk_score:.2f}",
             ", ".join(change.reasons),
         )
     return table
