@@ -172,6 +172,7 @@ def stop(worker: subprocess.Popen[bytes]) -> None:
 
 
 def full_rate(records: list[Record], tmp: Path, partitions: int, policy: str = "dpd-only") -> float:
+    tmp.mkdir(parents=True, exist_ok=True)
     with EmbeddedBroker(port=free_port()) as broker:
         env = environment(broker, tmp / f"full-{policy}", partitions, policy)
         asyncio.run(prepared_broker(broker, env, records))

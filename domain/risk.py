@@ -96,18 +96,21 @@ class RiskRules:
 class RiskAssessment:
     """A borrower's risk as scored at their last scoring moment, kept until the next one."""
 
-    score: float | None
-    """Probability that the current delinquency is not cured within the horizon;
-    ``None`` while the model is cold (too few labels learned): DPD decides alone."""
+    score: float
+    """Probability that the current delinquency is not cured within the horizon
+    (the model's documented prior while it is cold)."""
     on_time_share: float
     """Share of the borrower's installments paid on time so far."""
+    cold: bool = False
+    """The model had learned too few labels to score: the score is its prior, and
+    the tier is decided by DPD alone."""
     model_version: str | None = None
     """Which model produced the score (published with every tier change)."""
     factors: tuple[tuple[str, float], ...] = ()
     """Top contributing features ``(name, contribution)``, largest effect first."""
 
     def __post_init__(self) -> None:
-        if self.score is not None and not (math.isfinite(self.score) and 0 <= self.score <= 1):
+        if not (math.isfinite(self.score) and 0 <= self.score <= 1):
             raise ValueError(f"risk score must be a probability in 0..1, got {self.score}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,6 +118,7 @@ class RiskAssessment:
         return {
             "score": self.score,
             "on_time_share": self.on_time_share,
+            "cold": self.cold,
             "model_version": self.model_version,
             "factors": [[name, value] for name, value in self.factors],
         }
@@ -125,6 +129,7 @@ class RiskAssessment:
         return cls(
             score=data["score"],
             on_time_share=data["on_time_share"],
+            cold=data["cold"],
             model_version=data["model_version"],
             factors=tuple((name, value) for name, value in data["factors"]),
         )
@@ -147,8 +152,8 @@ def adjust(
     rules: RiskRules,
     thresholds: tuple[int, ...],
 ) -> Treatment:
-    """The tier for ``dpd`` adjusted by ``risk`` (``None``, or a ``None`` score: no
-    usable score yet).
+    """The tier for ``dpd`` adjusted by ``risk`` (``None``, or a cold model's prior:
+    no usable score yet, DPD decides).
 
     ``held`` is the adjustment currently applied (-1, 0 or 1), which the
     hysteresis keeps; ``thresholds`` are the policy's ``min_dpd`` per tier.
@@ -156,7 +161,7 @@ def adjust(
     base = bisect.bisect_right(thresholds, dpd) - 1
     if base == 0:
         return Treatment(0, 0)
-    if risk is None or risk.score is None:
+    if risk is None or risk.cold:
         return Treatment(base, 0, (reasons.RISK_COLD_START,))
     wanted = _wanted(risk.score, risk.on_time_share, held, rules)
     if wanted == 0 or base + wanted >= len(thresholds):  # the top tier: nowhere further

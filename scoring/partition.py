@@ -20,8 +20,10 @@ has been learned.
 >>> miss = MissedPayment("m1", "b1", "L1", "i1", date(2024, 1, 1), 500, "EUR",
 ...                      datetime(2024, 1, 2, 2, tzinfo=UTC))
 >>> outcome = scorer.assess(risk, miss, dpd=1, overdue=500)
->>> outcome.assessment.score is None, outcome.assessment.model_version  # cold: too few labels
-(True, 'logistic/p3@0')
+>>> outcome.assessment.cold, outcome.assessment.score  # too few labels: the prior
+(True, 0.5)
+>>> outcome.assessment.model_version
+'logistic/p3@0'
 >>> PartitionScorer.restore(3, scorer.checkpoint(), RiskRules(min_labels=10)).version
 'logistic/p3@0'
 """
@@ -82,10 +84,13 @@ class PartitionScorer:
         if seen.snapshot is None:
             return Outcome(None, len(seen.resolved), drifts)
         score = self.model.score(seen.snapshot)
-        probability = None if score.cold else score.probability
-        risk.keep(event.event_time, seen.snapshot, probability)
+        risk.keep(event.event_time, seen.snapshot, None if score.cold else score.probability)
         assessment = RiskAssessment(
-            probability, seen.snapshot["on_time_share"], self.version, score.top_features
+            score.probability,
+            seen.snapshot["on_time_share"],
+            score.cold,
+            self.version,
+            score.top_features,
         )
         return Outcome(assessment, len(seen.resolved), drifts)
 

@@ -157,7 +157,7 @@ class RiskScoring:
 
     def _record(self, scorer: PartitionScorer, outcome: Outcome) -> None:
         if outcome.assessment is not None:
-            cold = outcome.assessment.score is None
+            cold = outcome.assessment.cold
             self.metrics.risk_assessments.labels("cold" if cold else "scored").inc()
         if outcome.learned:
             self.metrics.model_labels.labels(str(scorer.partition)).set(scorer.model.n_learned)

@@ -20,9 +20,9 @@ from tests.unit.domain.test_borrower_properties import Op, scripts
 
 RISK_POLICY = load_policy("risk-adjusted")
 DPD_ONLY = load_policy("dpd-only")
-HIGH = RiskAssessment(0.9, 0.3, "m-7", (("dpd", 1.2), ("on_time_share", 0.4)))
-LOW = RiskAssessment(0.05, 0.95, "m-7")
-COLD = RiskAssessment(None, 0.95, "m-7")
+HIGH = RiskAssessment(0.9, 0.3, model_version="m-7", factors=(("dpd", 1.2), ("on_time", 0.4)))
+LOW = RiskAssessment(0.05, 0.95, model_version="m-7")
+COLD = RiskAssessment(0.5, 0.95, cold=True, model_version="m-7")
 
 
 class Scripted:
@@ -59,12 +59,12 @@ class TestScoringMoments:
         state = BorrowerState.new("b1")
         change = state.apply(missed("m1", "2024-01-01"), RISK_POLICY, Scripted(HIGH)).changes[0]
         assert (change.risk_score, change.model_version) == (0.9, "m-7")
-        assert change.risk_factors == (("dpd", 1.2), ("on_time_share", 0.4))
+        assert change.risk_factors == (("dpd", 1.2), ("on_time", 0.4))
 
-    def test_a_cold_model_leaves_the_dpd_tier_and_says_so(self) -> None:
+    def test_a_cold_model_leaves_the_dpd_tier_publishes_its_prior_and_says_so(self) -> None:
         state = BorrowerState.new("b1")
         change = state.apply(missed("m1", "2024-01-01"), RISK_POLICY, Scripted(COLD)).changes[0]
-        assert (change.tier, change.risk_score) == (1, None)
+        assert (change.tier, change.risk_score) == (1, 0.5)
         assert change.reasons == (reasons.MISSED_INSTALLMENT, reasons.RISK_COLD_START)
 
     def test_the_dpd_only_policy_ignores_the_score_but_still_reports_it(self) -> None:

@@ -164,3 +164,8 @@ class TestPolicies:
             3, 1, ("risk-high",)
         )
         assert policy.treat(45, None, held=0) == Treatment(2, 0, ("risk-cold-start",))
+
+    def test_a_cold_models_prior_never_moves_the_tier_even_if_extreme(self) -> None:
+        policy = load_policy("risk-adjusted")
+        cold = RiskAssessment(0.99, 0.0, cold=True)
+        assert policy.treat(45, cold, held=1) == Treatment(2, 0, ("risk-cold-start",))

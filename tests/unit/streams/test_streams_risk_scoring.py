@@ -47,13 +47,13 @@ def model_status(processor: TieringProcessor) -> dict[str, object]:
 
 
 class TestScoringInTheStream:
-    async def test_a_cold_model_scores_nothing_and_the_tier_change_says_so(self) -> None:
+    async def test_a_cold_model_publishes_its_prior_and_the_tier_change_says_so(self) -> None:
         rig = Rig(auto_confirm=True)
         p = scoring_processor(rig, FakeModelTable(rig.journal))
         p.offer(rig.feed.event(late_by_a_day("m1", "2024-01-01", "b1")))
         (change,) = rig.outputs.tier_changes
         assert change.reasons == (reasons.MISSED_INSTALLMENT, reasons.RISK_COLD_START)
-        assert (change.risk_score, change.model_version) == (None, "logistic/p0@0")
+        assert (change.risk_score, change.model_version) == (0.5, "logistic/p0@0")
 
     async def test_cures_and_expired_horizons_teach_the_model_until_it_scores(self) -> None:
         rig = Rig(auto_confirm=True)
@@ -66,7 +66,7 @@ class TestScoringInTheStream:
         p.offer(rig.feed.event(late_by_a_day("m3", "2024-02-10", "b3")))
         assert model_status(p)["labels_learned"] == 2
         (change,) = [c for c in rig.outputs.tier_changes if c.borrower_id == "b3"]
-        assert change.risk_score is not None
+        assert change.risk_score != 0.5
         assert change.model_version == "logistic/p0@2"
         assert reasons.RISK_COLD_START not in change.reasons
         scored = p.metrics.registry.get_sample_value(
