@@ -161,9 +161,16 @@ class RiskModel:
         parts = sorted(totals.items(), key=lambda item: abs(item[1]), reverse=True)
         return tuple((name, round(value, 4)) for name, value in parts[: self.top])
 
-    def learn(self, features: dict[str, float], label: int) -> bool:
-        """Learn one resolved label; ``True`` if the error stream just drifted."""
-        error = abs(label - self._raw(features)) if self.n_learned else None
+    def learn(self, features: dict[str, float], label: int, predicted: float | None = None) -> bool:
+        """Learn one resolved label; ``True`` if the error stream just drifted.
+
+        ``predicted`` is the probability given when the snapshot was scored: the
+        drift detector then watches the errors of predictions actually made (and
+        the model is not run again). Without it the current model predicts first.
+        """
+        if predicted is None:
+            predicted = self._raw(features) if self.n_learned else None
+        error = None if predicted is None else abs(label - predicted)
         self._pipeline.learn_one(features, bool(label))
         self.n_learned += 1
         if error is None:

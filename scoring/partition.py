@@ -107,6 +107,8 @@ class PartitionScorer:
     def _learn(self, resolved: Iterable[ResolvedLabel]) -> int:
         drifts = 0
         for label in resolved:
-            drifts += self.model.learn(label.features, label.label)
+            # A snapshot scored warm carries its prediction, so the model is not run
+            # again (one scored cold, during warm-up only, is predicted afresh).
+            drifts += self.model.learn(label.features, label.label, predicted=label.score)
             self.learned_since_checkpoint += 1
         return drifts

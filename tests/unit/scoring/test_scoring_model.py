@@ -86,6 +86,14 @@ class TestDrift:
         assert any(detected)
         assert model.drift_events > before
 
+    def test_drift_can_watch_the_predictions_made_at_scoring_time(self) -> None:
+        model = RiskModel(warmup=0)
+        for features, label in examples(3000):
+            model.learn(features, label, predicted=model.predict_proba(features))
+        flipped = examples(3000, seed=2, flip=True)
+        detected = [model.learn(f, y, predicted=model.predict_proba(f)) for f, y in flipped]
+        assert any(detected)
+
 
 class TestCheckpoint:
     @pytest.mark.parametrize("kind", ["logistic", "hoeffding"])
