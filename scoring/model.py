@@ -140,7 +140,13 @@ class RiskModel:
         """:meth:`predict_proba` with the cold-start flag and the top contributing features."""
         if self.cold:
             return Score(self.prior, True)
-        return Score(self._raw(features), False, self.contributions(features))
+        if self.kind != "logistic":
+            return Score(self._raw(features), False)
+        # One expansion serves both the probability and its explanation.
+        terms = self._pipeline["TransformerUnion"].transform_one(features)
+        regression = self._pipeline["LogisticRegression"]
+        probability = float(regression.predict_proba_one(terms).get(True, 0.0))
+        return Score(probability, False, self._explain(terms))
 
     def contributions(self, features: dict[str, float]) -> tuple[tuple[str, float], ...]:
         """The ``top`` snapshot features by ``|summed weight * value|`` (empty for the tree).
@@ -150,7 +156,9 @@ class RiskModel:
         """
         if self.kind != "logistic":
             return ()
-        terms = self._pipeline["TransformerUnion"].transform_one(features)
+        return self._explain(self._pipeline["TransformerUnion"].transform_one(features))
+
+    def _explain(self, terms: dict[str, float]) -> tuple[tuple[str, float], ...]:
         weights = self._pipeline["LogisticRegression"].weights
         totals: dict[str, float] = {}
         for term, value in terms.items():
