@@ -5,7 +5,9 @@ letters at once, good ones wait in their partition's event-time merge, are
 applied to the borrower's state in that order, and every tier change they cause
 is published straight away. Borrowers that cross a boundary by aging alone are
 found through each partition's :class:`~streams.schedule.AgingSchedule`, by the
-wall clock (:meth:`tick`) or by stream time, per the configured clock.
+wall clock (:meth:`tick`) or by stream time, per the configured clock. Under a
+risk-adjusted policy each input is also scored as it is applied, through
+:class:`~streams.risk_scoring.RiskScoring` (one online model per partition).
 
 Delivery is at least once, and :meth:`flush` keeps one ordering so that a
 crash can only ever cause re-sends, never losses:
