@@ -134,10 +134,19 @@ class RiskScoring:
         scorer = self._scorers.get(partition)
         if scorer is None:
             checkpoint = self.models.load(partition)
-            if checkpoint is None:
-                scorer = PartitionScorer.new(partition, self.rules)
-            else:
-                scorer = PartitionScorer.restore(partition, checkpoint, self.rules)
+            scorer = PartitionScorer.new(partition, self.rules)
+            if checkpoint is not None:
+                try:
+                    scorer = PartitionScorer.restore(partition, checkpoint, self.rules)
+                except ValueError as error:
+                    # A checkpoint of another model version (after an upgrade) must
+                    # not stop the partition: tiers follow DPD until it relearns.
+                    log.warning(
+                        "risk model checkpoint refused; starting a cold model",
+                        partition=partition,
+                        error=str(error),
+                    )
+                    checkpoint = None
             log.info(
                 "risk model ready",
                 partition=partition,

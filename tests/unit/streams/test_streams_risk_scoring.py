@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from streams_fakes import FakeModelTable, Rig
+from structlog.testing import capture_logs
 
 from domain import reasons
 from domain.policy import TierPolicy, load_policy
@@ -100,6 +101,18 @@ class TestScoringInTheStream:
         assert model_status(successor)["pending_label_borrowers"] == 1
         successor.offer(rig.feed.event(late_by_a_day("m9", "2024-03-01", "b9")))
         assert model_status(successor)["labels_learned"] == 1  # b1's horizon passed: label 1
+
+    async def test_a_checkpoint_it_cannot_read_is_logged_and_a_cold_model_takes_over(
+        self,
+    ) -> None:
+        rig = Rig(auto_confirm=True)
+        models = FakeModelTable(rig.journal)
+        models.data[0] = b"arrears-risk-model\x00\x01 an older format"
+        with capture_logs() as logs:
+            p = scoring_processor(rig, models)
+        assert model_status(p)["version"] == "logistic/p0@0"
+        (refused,) = [entry for entry in logs if "refused" in entry["event"]]
+        assert refused["partition"] == 0 and "version 1" in refused["error"]
 
     async def test_without_risk_rules_nothing_is_scored(self) -> None:
         rig = Rig(auto_confirm=True)
