@@ -201,8 +201,9 @@ class TieringProcessor:
         for partition, part in list(self._partitions.items()):
             self._release(partition, part)
             if self.clock == "wall":
-                self._expire_labels(partition, self.wall_clock())
-                self._age(partition, part, self.wall_clock())
+                now = self.wall_clock()
+                self._expire_labels(partition, now)
+                self._age(partition, part, now)
             self._watch_merge_wait(partition, part)
         self.metrics.buffered.set(sum(len(p.merger) for p in self._partitions.values()))
         self.metrics.cached_borrowers.set(len(self.cache))
@@ -300,8 +301,7 @@ class TieringProcessor:
                 (borrower_id, encode_borrower(borrower, partition), partition)
                 for borrower_id, borrower, partition in self.cache.take_dirty()
             ]
-            owned = set(self._partitions)
-            checkpoints = self.risk.take_checkpoints(owned) if self.risk is not None else []
+            checkpoints = self.risk.take_checkpoints() if self.risk is not None else []
             futures, self._futures = self._futures, []
             acks, self._acks = self._acks, []
             if futures:
@@ -425,10 +425,14 @@ class TieringProcessor:
     def _expire_labels(self, partition: int, now_posix: float) -> None:
         if self.risk is None:
             return
-        for borrower_id in self.risk.due(partition, now_posix):
+        due = self.risk.due(partition, now_posix)
+        if not due:
+            return
+        now = datetime.fromtimestamp(now_posix, UTC)
+        for borrower_id in due:
             borrower = self._borrower(borrower_id)
             assert borrower.risk is not None, "only borrowers with labels have deadlines"
-            self.risk.expire(partition, borrower.risk, now_posix)
+            self.risk.expire(partition, borrower.risk, now)
             self.risk.track(partition, borrower_id, borrower.risk)
             self.cache.put(borrower_id, borrower, partition=partition)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 import structlog
@@ -90,10 +90,10 @@ class RiskScoring:
         schedule = self._deadlines.get(partition)
         return schedule.pop_due(now_posix) if schedule else []
 
-    def expire(self, partition: int, risk: BorrowerRisk, now_posix: float) -> None:
-        """Learn a borrower's labels whose horizon ended before ``now_posix`` (uncured)."""
+    def expire(self, partition: int, risk: BorrowerRisk, now: datetime) -> None:
+        """Learn a borrower's labels whose horizon ended before ``now`` (uncured)."""
         scorer = self._scorer(partition)
-        self._record(scorer, scorer.expire(risk, datetime.fromtimestamp(now_posix, UTC)))
+        self._record(scorer, scorer.expire(risk, now))
 
     def revoke(self, partitions: Iterable[int]) -> None:
         """Forget partitions this worker no longer owns; unsaved learning is replayed by
@@ -103,12 +103,13 @@ class RiskScoring:
             self._deadlines.pop(partition, None)
             self.metrics.model_labels.remove(str(partition))
 
-    def take_checkpoints(self, owned: set[int]) -> list[tuple[int, bytes]]:
-        """Checkpoints of the owned partitions that learned enough since their last one."""
+    def take_checkpoints(self) -> list[tuple[int, bytes]]:
+        """Checkpoints of the partitions that learned enough since their last one (only
+        owned partitions have a scorer: :meth:`revoke` drops the others)."""
         return [
             (partition, scorer.checkpoint())
             for partition, scorer in self._scorers.items()
-            if partition in owned and scorer.learned_since_checkpoint >= self.checkpoint_every
+            if scorer.learned_since_checkpoint >= self.checkpoint_every
         ]
 
     async def save(self, checkpoints: list[tuple[int, bytes]]) -> None:
@@ -127,7 +128,7 @@ class RiskScoring:
             "cold": scorer.model.cold,
             "drift_events": scorer.model.drift_events,
             "unsaved_labels": scorer.learned_since_checkpoint,
-            "pending_label_borrowers": len(self._schedule(partition)),
+            "pending_label_borrowers": len(self._deadlines.get(partition, ())),
         }
 
     def _scorer(self, partition: int) -> PartitionScorer:

@@ -81,19 +81,9 @@ async def test_a_new_worker_continues_from_the_checkpointed_models(
         env = worker_env(broker, tmp_path, **(WORKER_SETTINGS | RISK))
         await ensure_topics(settings_for(env))
         await produce(broker.bootstrap, records[:half])
-        first = WorkerProcess(env, tmp_path / "first.log").start()
-        try:
-            await wait_drained(first, input_partitions=PARTITIONS)
-            learned = _labels_learned(await status(first))
-        finally:
-            first.stop()
+        learned = await _drain_and_stop(WorkerProcess(env, tmp_path / "first.log").start())
         await produce(broker.bootstrap, records[half:])
-        second = WorkerProcess(env, tmp_path / "second.log").start()
-        try:
-            await wait_drained(second, input_partitions=PARTITIONS)
-            finally_learned = _labels_learned(await status(second))
-        finally:
-            second.stop()
+        finally_learned = await _drain_and_stop(WorkerProcess(env, tmp_path / "second.log").start())
         output, _ = by_event_id(await read_all(broker.bootstrap, "tier-changes"))
 
     restored = {
@@ -104,6 +94,16 @@ async def test_a_new_worker_continues_from_the_checkpointed_models(
     assert restored == learned, "each partition resumes from its model as the first worker left it"
     assert all(finally_learned[p] > learned[p] for p in learned), "and keeps learning"
     assert output == risk_reference
+
+
+async def _drain_and_stop(worker: WorkerProcess) -> dict[int, int]:
+    """Let the worker process everything on the broker, then stop it (SIGTERM); the
+    labels each partition's model had learned by then."""
+    try:
+        await wait_drained(worker, input_partitions=PARTITIONS)
+        return _labels_learned(await status(worker))
+    finally:
+        worker.stop()
 
 
 def _json_lines(path: Path) -> list[dict[str, object]]:

@@ -20,6 +20,18 @@ def merger(max_idle: float = 0.0, sources: tuple[str, ...] = SOURCES) -> Partiti
     return PartitionMerger(sources=sources, max_idle=max_idle)
 
 
+class Answering:
+    """A ``caught_up`` callback giving one answer and recording which sources were asked."""
+
+    def __init__(self, answer: bool) -> None:
+        self.answer = answer
+        self.asked: list[str] = []
+
+    def __call__(self, source: str) -> bool:
+        self.asked.append(source)
+        return self.answer
+
+
 def push(m: PartitionMerger[str], source: str, event_time: float, *, now: float = 0.0) -> None:
     m.push(source, event_time=event_time, item=f"{source}@{event_time:g}", now=now)
 
@@ -121,16 +133,11 @@ class TestWaitingForALaggingSource:
         assert m.release(now=0.0, caught_up=lambda source: source == "missed") == ["payments@20"]
 
     def test_asks_only_about_the_empty_sources(self) -> None:
-        asked: list[str] = []
+        caught_up = Answering(True)
         m = merger()
         push(m, "payments", 20)
-
-        def caught_up(source: str) -> bool:
-            asked.append(source)
-            return True
-
         m.release(now=0.0, caught_up=caught_up)
-        assert set(asked) == {"missed"}
+        assert set(caught_up.asked) == {"missed"}
 
     def test_keeps_waiting_past_max_idle_while_the_empty_source_has_unread_records(
         self,
@@ -143,45 +150,35 @@ class TestWaitingForALaggingSource:
     def test_a_lagging_answer_is_trusted_briefly_and_forgotten_when_that_source_sends(
         self,
     ) -> None:
-        asked: list[str] = []
-
-        def lagging(source: str) -> bool:
-            asked.append(source)
-            return False
-
+        lagging = Answering(False)
         m = merger(max_idle=0.0)
         now = 1.0
         push(m, "payments", 20, now=now)
         assert m.release(now=now, caught_up=lagging) == []
         push(m, "payments", 30, now=now)  # the other source sending changes nothing
         assert m.release(now=now + RECHECK_S / 2, caught_up=lagging) == []
-        assert asked == ["missed"]
+        assert lagging.asked == ["missed"]
         push(m, "missed", 25, now=now)
         assert m.release(now=now, caught_up=lagging) == ["payments@20", "missed@25"]
-        assert asked == ["missed", "missed"], "missed is empty again: asked afresh"
+        assert lagging.asked == ["missed", "missed"], "missed is empty again: asked afresh"
 
     def test_a_caught_up_answer_is_trusted_briefly_and_forgotten_when_that_source_sends(
         self,
     ) -> None:
-        asked: list[str] = []
-
-        def caught_up(source: str) -> bool:
-            asked.append(source)
-            return True
-
+        caught_up = Answering(True)
         m = merger(max_idle=0.0)
         push(m, "payments", 20, now=1.0)
         assert m.release(now=1.0, caught_up=caught_up) == ["payments@20"]
         push(m, "payments", 30, now=1.0)
         assert m.release(now=1.0 + RECHECK_S / 2, caught_up=caught_up) == ["payments@30"]
-        assert asked == ["missed"], "one answer serves records released soon after"
+        assert caught_up.asked == ["missed"], "one answer serves records released soon after"
         push(m, "payments", 40, now=1.0)
         assert m.release(now=1.0 + RECHECK_S, caught_up=caught_up) == ["payments@40"]
-        assert asked == ["missed", "missed"], "and expires"
+        assert caught_up.asked == ["missed", "missed"], "and expires"
         push(m, "missed", 45, now=1.0)
         push(m, "payments", 50, now=1.0)
         assert m.release(now=1.0 + RECHECK_S, caught_up=caught_up) == ["missed@45", "payments@50"]
-        assert asked == ["missed", "missed", "missed"], "missed sent since: asked afresh"
+        assert caught_up.asked == ["missed", "missed", "missed"], "missed sent since: asked afresh"
 
     def test_a_source_with_unread_records_is_waited_for_however_long_it_takes(self) -> None:
         m = merger(max_idle=0.5)
