@@ -92,6 +92,9 @@ class Applied:
 
     duplicate: bool
     changes: list[TierChange]
+    late: bool = False
+    """The input was older than the last published change, so it took effect at
+    that change's instant instead of its own (whether or not it changed the tier)."""
 
 
 @dataclass(slots=True)
@@ -191,7 +194,7 @@ class BorrowerState:
         self.recent.add(event.event_id)
         last_seen = self.last_event_at
         self.last_event_at = event_time if last_seen is None else max(last_seen, event_time)
-        return Applied(duplicate=False, changes=changes)
+        return Applied(duplicate=False, changes=changes, late=late)
 
     def advance_to(self, now: datetime, policy: TierPolicy) -> list[TierChange]:
         """Age the borrower up to ``now``: one change per threshold crossed, at its midnight.

@@ -401,7 +401,7 @@ class TieringProcessor:
             self.metrics.duplicates.inc()
             return
         self.metrics.inputs.applied[record.kind] += 1
-        if any("late" in change.reasons for change in applied.changes):
+        if applied.late:
             self.metrics.late.inc()
         self._publish(applied.changes)
         self.cache.put(event.borrower_id, borrower, partition=record.partition)

@@ -184,6 +184,15 @@ class TestOutOfOrderInputs:
         assert all(reasons.LATE in c.reasons for c in changes)
         assert state.last_event_at == instant("2024-02-15")
 
+    def test_a_late_input_is_reported_late_even_when_it_changes_no_tier(self) -> None:
+        state = borrower_in_legal()  # last change: legal at 2024-03-31
+        applied = state.apply(missed("m2", "2024-02-01", 100, loan="L2"), POLICY)
+        assert applied == Applied(duplicate=False, changes=[], late=True)
+
+    def test_an_input_after_the_last_change_is_not_late(self) -> None:
+        state = borrower_in_legal()
+        assert state.apply(missed("m2", "2024-04-01", 100, loan="L2"), POLICY).late is False
+
     def test_an_input_dated_between_the_last_change_and_the_clock_is_re_aged_to_the_clock(
         self,
     ) -> None:

@@ -489,6 +489,17 @@ class TestDuplicates:
         assert sample("arrears_duplicate_events_total") == 1
         assert sample("arrears_input_events_total", {"topic": "payments"}) is None
 
+    async def test_an_input_older_than_the_last_change_counts_as_late_even_without_a_change(
+        self,
+    ) -> None:
+        rig = Rig(auto_confirm=True)
+        p = rig.processor()
+        p.offer(rig.feed.event(missed("m1", "2024-01-01", observed="2024-01-10")))
+        # Older than the reminder published at 2024-01-10, and still 9 DPD there.
+        p.offer(rig.feed.event(missed("m2", "2024-01-05", loan="L2", observed="2024-01-06")))
+        assert steps(rig.outputs.tier_changes) == [("b1", 0, 1)]
+        assert p.metrics.registry.get_sample_value("arrears_late_events_total") == 1
+
     async def test_a_redelivery_to_a_fresh_processor_is_recognised_from_the_table(self) -> None:
         rig = Rig(auto_confirm=True)
         event = missed("m1", "2024-01-01")
