@@ -48,7 +48,6 @@ Applied(duplicate=True, changes=[])
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -102,13 +101,15 @@ class RecentEvents:
     """The last ``limit`` applied event ids, oldest first (order matters for eviction)."""
 
     limit: int = DEDUP_WINDOW
-    ids: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    ids: dict[str, None] = field(default_factory=dict)
+    """Insertion-ordered; a plain dict, because saving a state lists these ids and
+    listing an ``OrderedDict`` cost several times more."""
 
     def __post_init__(self) -> None:
         if self.limit < 1:
             raise ValueError(f"the dedup window must hold at least one id, got {self.limit}")
         while len(self.ids) > self.limit:
-            self.ids.popitem(last=False)
+            self._forget_oldest()
 
     def __contains__(self, event_id: str) -> bool:
         return event_id in self.ids
@@ -117,7 +118,10 @@ class RecentEvents:
         """Remember ``event_id``, forgetting the oldest beyond ``limit``."""
         self.ids[event_id] = None
         if len(self.ids) > self.limit:
-            self.ids.popitem(last=False)
+            self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        del self.ids[next(iter(self.ids))]
 
 
 @dataclass
@@ -322,6 +326,6 @@ class BorrowerState:
             last_event_at=parse_instant(data["last_event_at"]),
             ledger=Ledger.from_dict(data["ledger"]),
             timeline=TierTimeline.from_dict(data["timeline"]),
-            recent=RecentEvents(dedup_window, OrderedDict.fromkeys(data["recent_event_ids"])),
+            recent=RecentEvents(dedup_window, dict.fromkeys(data["recent_event_ids"])),
             risk=None if data.get("risk") is None else RiskAssessment.from_dict(data["risk"]),
         )
