@@ -244,9 +244,6 @@ class _ConsumerOffsets:
         committed = consumer._committed_offset.get(tp)
         return max(0, highwater - (committed or 0))
 
-    def caught_up(self, topic: str, partition: int, last_offset: int | None) -> bool:
-        return self.lag(topic, partition, last_offset) == 0
-
 
 @dataclass(slots=True)
 class Runtime:

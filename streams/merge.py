@@ -80,7 +80,9 @@ class PartitionMerger(Generic[T]):
     max_idle: float
     stream_time: float = float("-inf")
     _queues: dict[Hashable, deque[_Buffered[T]]] = field(default_factory=dict)
-    _lagging_until: float = float("-inf")
+    _blocked_until: float = float("-inf")
+    """Until then a release would find the same source empty and hold again (most
+    calls, when one topic's fetch arrives before the other's), so it returns at once."""
     _caught_up_until: dict[Hashable, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -96,7 +98,7 @@ class PartitionMerger(Generic[T]):
         if not queue:
             # Answers about this source described it empty; a record for a
             # source already buffered changes nothing of what was answered.
-            self._lagging_until = float("-inf")
+            self._blocked_until = float("-inf")
             self._caught_up_until.pop(source, None)
         queue.append(_Buffered(event_time, now, item))
 
@@ -107,6 +109,8 @@ class PartitionMerger(Generic[T]):
         have no unread records, in which case an empty buffer means nothing
         earlier can still come from it.
         """
+        if now < self._blocked_until:
+            return []
         released: list[T] = []
         queues = self._queues
         while True:
@@ -125,10 +129,13 @@ class PartitionMerger(Generic[T]):
             if head is None or head_queue is None:
                 return released
             if starving:
-                if now - oldest_arrival < self.max_idle or now < self._lagging_until:
+                # Only a record for an empty source (push) or time can change
+                # the answer, so it holds until the earlier of the two.
+                if now < (idle_until := oldest_arrival + self.max_idle):
+                    self._blocked_until = idle_until
                     return released
                 if not self._all_caught_up(starving, now, caught_up):
-                    self._lagging_until = now + RECHECK_S
+                    self._blocked_until = now + RECHECK_S
                     return released
             head_queue.popleft()
             self.stream_time = max(self.stream_time, head.event_time)
@@ -152,13 +159,6 @@ class PartitionMerger(Generic[T]):
         keeps growing means a source's records are not arriving."""
         arrivals = [queue[0].arrived for queue in self._queues.values() if queue]
         return now - min(arrivals) if arrivals else 0.0
-
-    def drain(self) -> list[T]:
-        """Remove and return everything buffered (used when the partition is revoked)."""
-        items = [b.item for q in self._queues.values() for b in q]
-        for q in self._queues.values():
-            q.clear()
-        return items
 
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues.values())

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol
@@ -100,7 +100,9 @@ class StateTable(Protocol):
 class Offsets(Protocol):
     """The consumer's view of how far each input topic-partition has been read."""
 
-    def caught_up(self, topic: str, partition: int, last_offset: int | None) -> bool: ...
+    def lag(self, topic: str, partition: int, last_offset: int | None) -> int | None:
+        """Records after ``last_offset`` on the broker, not yet delivered (None: unknown)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -131,13 +133,42 @@ def decode_borrower(value: bytes) -> tuple[Borrower, int]:
 
 
 @dataclass(slots=True)
+class _ReadToEnd:
+    """Whether an input topic of one partition has been read to its end, for the merge.
+
+    While a topic is behind, the merge asks after nearly every record. A log end
+    never moves back, so once the consumer has said records up to some offset
+    exist, they are known to be unread until delivered: only then is the
+    consumer asked again (it was one lookup per input while draining a backlog).
+    """
+
+    offsets: Offsets
+    topics: dict[InputKind, str]
+    partition: int
+    last_offsets: dict[str, int]
+    _known_end: dict[Hashable, int] = field(default_factory=dict)
+
+    def __call__(self, kind: Hashable) -> bool:
+        last = self.last_offsets.get(kind)  # type: ignore[call-overload]
+        if last is not None and last < self._known_end.get(kind, -1):
+            return False
+        lag = self.offsets.lag(self.topics[kind], self.partition, last)  # type: ignore[index]
+        if lag is None:
+            return False
+        if last is not None:
+            self._known_end[kind] = last + lag
+        return lag == 0
+
+
+@dataclass(slots=True)
 class _PartitionState:
     merger: PartitionMerger[tuple[InputRecord, InputEvent]]
     stream_time_gauge: Gauge
     wait_gauge: Gauge
+    last_offsets: dict[str, int]
+    read_to_end: _ReadToEnd
     stalled: bool = False
     schedule: AgingSchedule = field(default_factory=AgingSchedule)
-    last_offsets: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -347,20 +378,19 @@ class TieringProcessor:
     def _partition(self, partition: int) -> _PartitionState:
         part = self._partitions.get(partition)
         if part is None:
+            last_offsets: dict[str, int] = {}
             part = _PartitionState(
                 PartitionMerger(INPUT_KINDS, self.max_idle_s),
                 self.metrics.stream_time.labels(str(partition)),
                 self.metrics.merge_wait.labels(str(partition)),
+                last_offsets,
+                _ReadToEnd(self.offsets, self.topics, partition, last_offsets),
             )
             self._partitions[partition] = part
         return part
 
     def _release(self, partition: int, part: _PartitionState) -> None:
-        def caught_up(kind: object) -> bool:
-            topic = self.topics[kind]  # type: ignore[index]
-            return self.offsets.caught_up(topic, partition, part.last_offsets.get(kind))  # type: ignore[arg-type]
-
-        released = part.merger.release(now=self.monotonic(), caught_up=caught_up)
+        released = part.merger.release(now=self.monotonic(), caught_up=part.read_to_end)
         for record, event in released:
             if self.risk is not None and self.clock == "event":
                 # Labels due before this input are learned before it is scored, as in

@@ -176,19 +176,18 @@ class FakeOffsets:
 
     def __init__(self) -> None:
         self.highwaters: dict[tuple[str, int], int] = {}
+        self.lookups: list[tuple[str, int]] = []
 
     def set_lag(self, topic: str, partition: int, unread: int, *, delivered: int = 0) -> None:
         """Make ``unread`` records of ``topic``/``partition`` wait beyond ``delivered`` ones."""
         self.highwaters[(topic, partition)] = delivered + unread
 
     def lag(self, topic: str, partition: int, last_offset: int | None) -> int:
+        self.lookups.append((topic, partition))
         highwater = self.highwaters.get((topic, partition))
         if highwater is None:
             return 0
         return max(0, highwater - (0 if last_offset is None else last_offset + 1))
-
-    def caught_up(self, topic: str, partition: int, last_offset: int | None) -> bool:
-        return self.lag(topic, partition, last_offset) == 0
 
 
 class ManualClock:

@@ -228,16 +228,6 @@ class TestStreamTimeAndDrain:
         assert m.release(now=1.0, caught_up=NEVER) == []
         assert m.stream_time == 10
 
-    def test_drain_returns_everything_buffered_and_leaves_the_merger_empty(self) -> None:
-        m = merger()
-        push(m, "payments", 20)
-        push(m, "missed", 10)
-        push(m, "payments", 30)
-        assert sorted(m.drain()) == ["missed@10", "payments@20", "payments@30"]
-        assert len(m) == 0
-        assert m.release(now=10.0, caught_up=ALWAYS) == []
-        assert m.stream_time == float("-inf")
-
 
 # --- Properties -----------------------------------------------------------------------
 

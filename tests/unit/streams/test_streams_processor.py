@@ -328,6 +328,34 @@ class TestEventTimeOrderAcrossTopics:
         p.tick()
         assert p.pending == 1
 
+    async def test_records_known_to_be_unread_are_not_asked_about_again_until_delivered(
+        self,
+    ) -> None:
+        rig = Rig()
+        p = rig.processor()
+        rig.offsets.set_lag(MISSED, 0, 3)  # missed-payments offsets 0..2 wait on the broker
+        p.offer(rig.feed.event(paid("p1", 100, "2024-03-05")))
+        for n, due in enumerate(("2024-01-01", "2024-02-01", "2024-03-01"), start=1):
+            p.offer(rig.feed.event(missed(f"m{n}", due)))
+        assert p.pending == 4  # m3 was the last unread record: the payment went after it
+        # Asked once before anything was delivered (the end was not yet known),
+        # once when offset 0 was delivered (the end became known: 2), then not
+        # until offset 2 was delivered.
+        assert rig.offsets.lookups == [(MISSED, 0)] * 3
+
+    async def test_a_log_end_that_grew_is_seen_once_the_known_records_are_delivered(
+        self,
+    ) -> None:
+        rig = Rig()
+        p = rig.processor()
+        rig.offsets.set_lag(MISSED, 0, 1)
+        p.offer(rig.feed.event(paid("p1", 100, "2024-03-05")))
+        rig.offsets.set_lag(MISSED, 0, 2)  # one more missed payment lands on the broker
+        p.offer(rig.feed.event(missed("m1", "2024-01-01")))
+        assert p.pending == 1  # the payment still waits for the second record
+        p.offer(rig.feed.event(missed("m2", "2024-02-01")))
+        assert p.pending == 3
+
     async def test_a_lagging_topic_holds_back_only_its_own_partition(self) -> None:
         rig = Rig()
         p = rig.processor()
