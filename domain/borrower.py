@@ -43,7 +43,7 @@ datetime.datetime(2024, 1, 31, 0, 0, tzinfo=datetime.timezone.utc)
 >>> [(c.tier, c.reasons) for c in state.apply(paid, policy).changes]
 [(2, ('payment',)), (1, ('payment',)), (0, ('payment', 'cured'))]
 >>> state.apply(paid, policy)
-Applied(duplicate=True, changes=[])
+Applied(duplicate=True, changes=[], late=False)
 """
 
 from __future__ import annotations
