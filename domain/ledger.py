@@ -39,7 +39,6 @@ for it still arrives (a servicer's report racing the payment).
 from __future__ import annotations
 
 import bisect
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -85,8 +84,9 @@ class LoanLedger:
 
     unpaid: list[Installment] = field(default_factory=list)
     credit: int = 0
-    cleared: OrderedDict[str, tuple[date, int]] = field(default_factory=OrderedDict)
-    settled: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    cleared: dict[str, tuple[date, int]] = field(default_factory=dict)
+    """Oldest first (plain dicts keep insertion order, and list faster when a state is saved)."""
+    settled: dict[str, int] = field(default_factory=dict)
     """Money paid on time against installments never reported missed, by installment."""
 
     def known(self, installment_id: str) -> tuple[date, int] | None:
@@ -115,7 +115,7 @@ class LoanLedger:
         if installment_id is not None and self.known(installment_id) is None:
             self.settled[installment_id] = self.settled.get(installment_id, 0) + amount
             while len(self.settled) > SETTLED_MEMORY:
-                self.settled.popitem(last=False)
+                del self.settled[next(iter(self.settled))]
             return
         named = next((i for i in self.unpaid if i.installment_id == installment_id), None)
         if named is not None:
@@ -137,7 +137,7 @@ class LoanLedger:
     def _clear(self, installment: Installment) -> None:
         self.cleared[installment.installment_id] = (installment.due_date, installment.amount_due)
         while len(self.cleared) > CLEARED_MEMORY:
-            self.cleared.popitem(last=False)
+            del self.cleared[next(iter(self.cleared))]
 
 
 @dataclass(slots=True)
@@ -180,8 +180,10 @@ class Ledger:
 
     def record_payment(self, event: Payment) -> None:
         """Allocate a payment to its loan (which need not have arrears yet)."""
-        self._oldest_known = False
-        self._loan(event.loan_id).pay(event.amount, event.installment_id)
+        loan = self._loan(event.loan_id)
+        if loan.unpaid:  # otherwise the payment cannot move the oldest unpaid due date
+            self._oldest_known = False
+        loan.pay(event.amount, event.installment_id)
 
     def _loan(self, loan_id: str) -> LoanLedger:
         # Not setdefault: that would build a LoanLedger per event to throw away.
@@ -252,11 +254,11 @@ class Ledger:
                         for key, due, amount_due, remaining in loan["unpaid"]
                     ],
                     credit=loan["credit"],
-                    cleared=OrderedDict(
-                        (key, (date.fromisoformat(due), amount))
+                    cleared={
+                        key: (date.fromisoformat(due), amount)
                         for key, due, amount in loan["cleared"]
-                    ),
-                    settled=OrderedDict((key, amount) for key, amount in loan["settled"]),
+                    },
+                    settled={key: amount for key, amount in loan["settled"]},
                 )
                 for loan_id, loan in data.items()
             }
