@@ -13,8 +13,8 @@ off the DPD tier, within hard limits.
 '1'
 >>> [policy.tier_for_dpd(dpd) for dpd in (0, 1, 29, 30, 59, 60, 89, 90, 400)]
 [0, 1, 1, 2, 2, 3, 3, 4, 4]
->>> policy.tier_name(2), policy.threshold_above(2), policy.threshold_above(4)
-('call', 60, None)
+>>> policy.tier_name(2), policy.next_escalation(2, None, 0), policy.next_escalation(4, None, 0)
+('call', (60, Treatment(tier=3, adjustment=0, reasons=())), None)
 >>> one_tier = 'name = "x"\\nversion = "1"\\n[[tiers]]\\nlevel = 0\\nname = "ok"\\nmin_dpd = 0'
 >>> parse_policy(one_tier, "inline.toml")
 Traceback (most recent call last):
@@ -88,6 +88,12 @@ class TierPolicy:
     """Risk adjustment rules; ``None`` tiers by days past due alone."""
     _thresholds: tuple[int, ...] = field(init=False, repr=False, compare=False)
     """Each tier's ``min_dpd`` in level order (ascending once validated), for bisection."""
+    _by_dpd: tuple[Treatment, ...] = field(init=False, repr=False, compare=False)
+    _escalations: tuple[tuple[int, Treatment] | None, ...] = field(
+        init=False, repr=False, compare=False
+    )
+    """Without risk rules, the answers of :meth:`treat` and :meth:`next_escalation`
+    per tier, built once: both are asked on every input."""
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -101,6 +107,10 @@ class TierPolicy:
             _check_tier(index, tier, self.tiers[index - 1] if index else None, seen)
             seen[tier.name] = index
         object.__setattr__(self, "_thresholds", tuple(tier.min_dpd for tier in self.tiers))
+        by_dpd = tuple(Treatment(level, 0) for level in range(len(self.tiers)))
+        object.__setattr__(self, "_by_dpd", by_dpd)
+        escalations = [(t.min_dpd, by_dpd[t.level]) for t in self.tiers[1:]]
+        object.__setattr__(self, "_escalations", (*escalations, None))
 
     def tier_for_dpd(self, dpd: int) -> int:
         """The level of the highest tier whose ``min_dpd`` the borrower has reached."""
@@ -112,7 +122,7 @@ class TierPolicy:
         """The tier for ``dpd`` given the borrower's risk (``None``: no usable score)
         and the adjustment currently held (see :func:`domain.risk.adjust`)."""
         if self.risk is None:
-            return Treatment(self.tier_for_dpd(dpd), 0)
+            return self._by_dpd[self.tier_for_dpd(dpd)]
         return adjust(dpd=dpd, risk=risk, held=held, rules=self.risk, thresholds=self._thresholds)
 
     def next_escalation(
@@ -121,8 +131,8 @@ class TierPolicy:
         """The smallest DPD at which aging alone lifts a borrower above ``tier`` (the
         risk held fixed), with the treatment there; ``None`` if aging never does."""
         if self.risk is None:
-            threshold = self.threshold_above(tier)
-            return None if threshold is None else (threshold, Treatment(tier + 1, 0))
+            self._tier(tier)
+            return self._escalations[tier]
         for dpd in self._thresholds:
             treatment = self.treat(dpd, risk, held)
             if treatment.tier > tier:
@@ -132,11 +142,6 @@ class TierPolicy:
     def tier_name(self, level: int) -> str:
         """The subscriber-facing name of ``level``."""
         return self._tier(level).name
-
-    def threshold_above(self, level: int) -> int | None:
-        """The DPD at which a borrower in ``level`` moves up, or ``None`` from the top tier."""
-        self._tier(level)
-        return self.tiers[level + 1].min_dpd if level + 1 < len(self.tiers) else None
 
     def _tier(self, level: int) -> Tier:
         if not 0 <= level < len(self.tiers):

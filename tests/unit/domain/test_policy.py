@@ -75,10 +75,10 @@ class TestShippedPolicies:
     def test_every_shipped_policy_puts_each_threshold_in_its_own_tier(self, name: str) -> None:
         policy = load_policy(name)
         for below, tier in zip(policy.tiers, policy.tiers[1:], strict=False):
-            assert policy.threshold_above(below.level) == tier.min_dpd
+            assert policy.next_escalation(below.level, None, 0)[0] == tier.min_dpd  # type: ignore[index]
             assert policy.tier_for_dpd(tier.min_dpd) == tier.level
             assert policy.tier_for_dpd(tier.min_dpd - 1) == below.level
-        assert policy.threshold_above(policy.tiers[-1].level) is None
+        assert policy.next_escalation(policy.tiers[-1].level, None, 0) is None
 
     def test_an_unknown_shipped_name_lists_the_shipped_policies(self) -> None:
         with pytest.raises(PolicyError, match=r"unknown policy 'dpd-onyl'; shipped policies: .*"):
@@ -200,4 +200,4 @@ class TestValidation:
         with pytest.raises(ValueError, match=f"has no tier {level}"):
             policy.tier_name(level)
         with pytest.raises(ValueError, match=f"has no tier {level}"):
-            policy.threshold_above(level)
+            policy.next_escalation(level, None, 0)
