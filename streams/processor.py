@@ -228,7 +228,8 @@ class TieringProcessor:
         self._release(record.partition, part)
 
     def tick(self) -> None:
-        """Release merge buffers whose wait has run out; with the wall clock, age borrowers."""
+        """Release merge buffers whose wait has run out; with the wall clock, age borrowers;
+        refresh the gauges."""
         for partition, part in list(self._partitions.items()):
             self._release(partition, part)
             if self.clock == "wall":
@@ -236,6 +237,8 @@ class TieringProcessor:
                 self._expire_labels(partition, now)
                 self._age(partition, part, now)
             self._watch_merge_wait(partition, part)
+            if part.merger.stream_time > float("-inf"):  # per tick: a gauge set costs a lock
+                part.stream_time_gauge.set(part.merger.stream_time)
         self.metrics.buffered.set(sum(len(p.merger) for p in self._partitions.values()))
         self.metrics.cached_borrowers.set(len(self.cache))
         self.metrics.scheduled_borrowers.set(
@@ -397,10 +400,8 @@ class TieringProcessor:
                 # the partition's event order, whatever the fetch batching.
                 self._expire_labels(partition, event.event_time.timestamp())
             self._apply(record, event, part)
-        if released:
-            part.stream_time_gauge.set(part.merger.stream_time)
-            if self.clock == "event":
-                self._age(partition, part, part.merger.stream_time)
+        if released and self.clock == "event":
+            self._age(partition, part, part.merger.stream_time)
 
     def _watch_merge_wait(self, partition: int, part: _PartitionState) -> None:
         """Publish how long the merge has held a record; log a stall once, and its end."""

@@ -528,6 +528,18 @@ class TestDuplicates:
         assert steps(rig.outputs.tier_changes) == [("b1", 0, 1)]
         assert p.metrics.registry.get_sample_value("arrears_late_events_total") == 1
 
+    async def test_the_stream_time_gauge_shows_each_partitions_newest_event_time_after_a_tick(
+        self,
+    ) -> None:
+        rig = Rig(auto_confirm=True)
+        p = rig.processor()
+        p.offer(rig.feed.event(paid("p1", 100, "2024-01-05"), partition=3))
+        p.tick()
+        gauge = p.metrics.registry.get_sample_value(
+            "arrears_stream_time_seconds", {"partition": "3"}
+        )
+        assert gauge == instant("2024-01-05").timestamp()
+
     async def test_a_redelivery_to_a_fresh_processor_is_recognised_from_the_table(self) -> None:
         rig = Rig(auto_confirm=True)
         event = missed("m1", "2024-01-01")
