@@ -218,6 +218,8 @@ class BorrowerState:
 
         Never earlier than the clock, so a timer set for it always makes progress.
         """
+        if self.ledger.oldest_due() is None:  # nothing overdue: aging changes nothing
+            return None
         step = policy.next_escalation(self.timeline.tier, self.risk, self.timeline.adjustment)
         boundary = None if step is None else self.ledger.reaches(step[0])
         clock = self.timeline.clock
@@ -247,7 +249,9 @@ class BorrowerState:
         A threshold already behind ``since`` (only after a policy change lowered
         it) is published at ``since``, never earlier.
         """
-        changes = []
+        changes: list[TierChange] = []
+        if self.ledger.oldest_due() is None:  # nothing overdue: no threshold to reach
+            return changes
         timeline = self.timeline
         while step := policy.next_escalation(timeline.tier, self.risk, timeline.adjustment):
             threshold, treatment = step

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import PolicyError
-from domain.risk import RiskAssessment, RiskRules, Treatment, adjust
+from domain.risk import RiskAssessment, RiskRules, Treatment, adjust, treatment_at, wanted_shift
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -133,8 +133,11 @@ class TierPolicy:
         if self.risk is None:
             self._tier(tier)
             return self._escalations[tier]
-        for dpd in self._thresholds:
-            treatment = self.treat(dpd, risk, held)
+        # A shift is at most one tier, so DPD tiers below ``tier`` cannot lift above it.
+        wanted = wanted_shift(risk, held, self.risk)
+        for level in range(tier, len(self._thresholds)):
+            dpd = self._thresholds[level]
+            treatment = treatment_at(level, dpd, wanted, self._thresholds)
             if treatment.tier > tier:
                 return dpd, treatment
         return None

@@ -159,11 +159,24 @@ def adjust(
     hysteresis keeps; ``thresholds`` are the policy's ``min_dpd`` per tier.
     """
     base = bisect.bisect_right(thresholds, dpd) - 1
-    if base == 0:
-        return Treatment(0, 0)
+    return treatment_at(base, dpd, wanted_shift(risk, held, rules), thresholds)
+
+
+def wanted_shift(risk: RiskAssessment | None, held: int, rules: RiskRules) -> int | None:
+    """The shift the score asks for (+1, 0 or -1) before any limit, whatever the DPD;
+    ``None`` without a usable score."""
     if risk is None or risk.cold:
+        return None
+    return _wanted(risk.score, risk.on_time_share, held, rules)
+
+
+def treatment_at(base: int, dpd: int, wanted: int | None, thresholds: tuple[int, ...]) -> Treatment:
+    """The treatment of DPD tier ``base`` (reached at ``dpd``) given the shift the score
+    asks for (see :func:`wanted_shift`), within the hard limits."""
+    if base == 0:
+        return _CURRENT
+    if wanted is None:
         return Treatment(base, 0, (reasons.RISK_COLD_START,))
-    wanted = _wanted(risk.score, risk.on_time_share, held, rules)
     if wanted == 0 or base + wanted >= len(thresholds):  # the top tier: nowhere further
         return Treatment(base, 0)
     why = reasons.RISK_HIGH if wanted > 0 else reasons.RISK_LOW
@@ -171,6 +184,10 @@ def adjust(
     if blocked_by is not None:
         return Treatment(base, 0, (why, blocked_by))
     return Treatment(base + wanted, wanted, (why,))
+
+
+_CURRENT = Treatment(0, 0)
+"""Nothing overdue: tier 0 whatever the score."""
 
 
 def _wanted(score: float, on_time_share: float, held: int, rules: RiskRules) -> int:
