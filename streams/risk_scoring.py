@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Protocol
 
 import structlog
+from prometheus_client import Counter
 
 from domain.borrower import Assessor, BorrowerState
 from domain.events import InputEvent
@@ -56,6 +57,13 @@ class RiskScoring:
     checkpoint_every: int = 1
     _scorers: dict[int, PartitionScorer] = field(default_factory=dict)
     _deadlines: dict[int, AgingSchedule] = field(default_factory=dict)
+    _assessed: dict[bool, Counter] = field(default_factory=dict)
+    """The assessment counter's children by ``cold``, resolved once (a ``labels()`` call
+    per assessment cost more than the increment)."""
+
+    def __post_init__(self) -> None:
+        counter = self.metrics.risk_assessments
+        self._assessed = {True: counter.labels("cold"), False: counter.labels("scored")}
 
     def new_risk(self) -> BorrowerRisk:
         """An empty risk section, with the policy's label horizon."""
@@ -106,6 +114,8 @@ class RiskScoring:
     def take_checkpoints(self) -> list[tuple[int, bytes]]:
         """Checkpoints of the partitions that learned enough since their last one (only
         owned partitions have a scorer: :meth:`revoke` drops the others)."""
+        for partition, scorer in self._scorers.items():  # once per flush, not per label
+            self.metrics.model_labels.labels(str(partition)).set(scorer.model.n_learned)
         return [
             (partition, scorer.checkpoint())
             for partition, scorer in self._scorers.items()
@@ -167,10 +177,7 @@ class RiskScoring:
 
     def _record(self, scorer: PartitionScorer, outcome: Outcome) -> None:
         if outcome.assessment is not None:
-            cold = outcome.assessment.cold
-            self.metrics.risk_assessments.labels("cold" if cold else "scored").inc()
-        if outcome.learned:
-            self.metrics.model_labels.labels(str(scorer.partition)).set(scorer.model.n_learned)
+            self._assessed[outcome.assessment.cold].inc()
         if outcome.drifts:
             self.metrics.model_drift.labels(str(scorer.partition)).inc(outcome.drifts)
             log.warning(

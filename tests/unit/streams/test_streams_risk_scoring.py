@@ -75,6 +75,19 @@ class TestScoringInTheStream:
         )
         assert scored == 1
 
+    async def test_the_labels_learned_gauge_shows_each_partitions_count_after_a_flush(
+        self,
+    ) -> None:
+        rig = Rig(auto_confirm=True)
+        p = scoring_processor(rig, FakeModelTable(rig.journal))
+        p.offer(rig.feed.event(late_by_a_day("m1", "2024-01-01", "b1")))
+        p.offer(rig.feed.event(paid("p1", 100, "2024-01-05")))  # b1 cures: one label
+        await p.flush()
+        learned = p.metrics.registry.get_sample_value(
+            "arrears_model_labels_learned", {"partition": "0"}
+        )
+        assert learned == 1
+
     async def test_the_checkpoint_is_written_after_the_states_and_restored_by_a_new_owner(
         self,
     ) -> None:
