@@ -161,17 +161,18 @@ def read_identifier(obj: dict[str, Any], field: str) -> str:
     ...
     schemas.errors.BadIdentifier: field 'loan_id' must be a non-empty string of at most ..., got ''
     """
+    value = obj.get(field)
+    if type(value) is str and 0 < len(value) <= MAX_IDENTIFIER_LENGTH:
+        return value  # the usual case first: read per field of every input
     value = require(obj, field)
     if type(value) is not str:
         raise WrongType(f"field {field!r} must be a string, got {show(value)}", field=field)
-    if not value or len(value) > MAX_IDENTIFIER_LENGTH:
-        got = show(value) if not value else f"a string of {len(value)} characters"
-        raise BadIdentifier(
-            f"field {field!r} must be a non-empty string of at most "
-            f"{MAX_IDENTIFIER_LENGTH} characters, got {got}",
-            field=field,
-        )
-    return value
+    got = show(value) if not value else f"a string of {len(value)} characters"
+    raise BadIdentifier(
+        f"field {field!r} must be a non-empty string of at most "
+        f"{MAX_IDENTIFIER_LENGTH} characters, got {got}",
+        field=field,
+    )
 
 
 def read_amount(obj: dict[str, Any], field: str) -> int:
@@ -182,6 +183,9 @@ def read_amount(obj: dict[str, Any], field: str) -> int:
     ...
     schemas.errors.OutOfRange: field 'amount' must be an integer > 0, got -5
     """
+    value = obj.get(field)
+    if type(value) is int and 0 < value <= MAX_AMOUNT:
+        return value  # the usual case first
     value = require(obj, field)
     if type(value) is not int:
         # orjson hands back integers outside 64 bits as floats; say what they are.
@@ -194,12 +198,10 @@ def read_amount(obj: dict[str, Any], field: str) -> int:
         raise WrongType(f"field {field!r} must be an integer > 0, got {show(value)}", field=field)
     if value <= 0:
         raise OutOfRange(f"field {field!r} must be an integer > 0, got {value}", field=field)
-    if value > MAX_AMOUNT:
-        raise OutOfRange(
-            f"field {field!r} must be an integer <= {MAX_AMOUNT} (2**63-1), got {value}",
-            field=field,
-        )
-    return value
+    raise OutOfRange(
+        f"field {field!r} must be an integer <= {MAX_AMOUNT} (2**63-1), got {value}",
+        field=field,
+    )
 
 
 def read_currency(obj: dict[str, Any], field: str = "currency") -> str:
