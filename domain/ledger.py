@@ -145,10 +145,12 @@ class Ledger:
     """All of one borrower's loans, keyed by loan id."""
 
     loans: dict[str, LoanLedger] = field(default_factory=dict)
-    # The oldest unpaid due date is asked for several times per event (DPD,
-    # thresholds, the next boundary) and changes only when an input is recorded.
+    # The oldest unpaid due date and the overdue sum are asked for several times
+    # per event (DPD, thresholds, the next boundary, risk features) and change
+    # only when an input touches unpaid installments.
     _oldest: date | None = field(default=None, init=False, repr=False, compare=False)
-    _oldest_known: bool = field(default=False, init=False, repr=False, compare=False)
+    _overdue: int = field(default=0, init=False, repr=False, compare=False)
+    _summary_known: bool = field(default=False, init=False, repr=False, compare=False)
 
     def is_known(self, event: MissedPayment) -> bool:
         """Whether this installment is already recorded with the same due date and amount.
@@ -173,7 +175,7 @@ class Ledger:
         """Add a missed installment; a re-report with the same values changes nothing."""
         if self.is_known(event):
             return
-        self._oldest_known = False
+        self._summary_known = False
         self._loan(event.loan_id).add(
             Installment(event.installment_id, event.due_date, event.amount_due, event.amount_due)
         )
@@ -181,8 +183,8 @@ class Ledger:
     def record_payment(self, event: Payment) -> None:
         """Allocate a payment to its loan (which need not have arrears yet)."""
         loan = self._loan(event.loan_id)
-        if loan.unpaid:  # otherwise the payment cannot move the oldest unpaid due date
-            self._oldest_known = False
+        if loan.unpaid:  # otherwise the payment changes neither the oldest due nor the sum
+            self._summary_known = False
         loan.pay(event.amount, event.installment_id)
 
     def _loan(self, loan_id: str) -> LoanLedger:
@@ -194,12 +196,8 @@ class Ledger:
 
     def oldest_due(self) -> date | None:
         """Due date of the oldest unpaid installment over all loans; ``None`` if none."""
-        if not self._oldest_known:
-            self._oldest = min(
-                (loan.unpaid[0].due_date for loan in self.loans.values() if loan.unpaid),
-                default=None,
-            )
-            self._oldest_known = True
+        if not self._summary_known:
+            self._summarise()
         return self._oldest
 
     def days_past_due(self, at: datetime) -> int:
@@ -215,7 +213,17 @@ class Ledger:
     @property
     def overdue_amount(self) -> int:
         """Sum still unpaid over all missed installments of all loans."""
-        return sum(item.remaining for loan in self.loans.values() for item in loan.unpaid)
+        if not self._summary_known:
+            self._summarise()
+        return self._overdue
+
+    def _summarise(self) -> None:
+        self._oldest = min(
+            (loan.unpaid[0].due_date for loan in self.loans.values() if loan.unpaid),
+            default=None,
+        )
+        self._overdue = sum(item.remaining for loan in self.loans.values() for item in loan.unpaid)
+        self._summary_known = True
 
     @property
     def credit(self) -> int:

@@ -258,5 +258,9 @@ class TestMoneyIsConserved:
                 ledger.record_payment(paid(f"e{n}", value, "2024-06-01", loan=loan))
                 total_paid += value
             assert total_paid == sum(owed.values()) - ledger.overdue_amount + ledger.credit
+            # The cached summary matches a fresh look at every loan's installments.
+            unpaid = [item for loan_ledger in ledger.loans.values() for item in loan_ledger.unpaid]
+            assert ledger.overdue_amount == sum(item.remaining for item in unpaid)
+            assert ledger.oldest_due() == min((item.due_date for item in unpaid), default=None)
             for loan_ledger in ledger.loans.values():
                 assert not (loan_ledger.credit and loan_ledger.unpaid)
