@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
@@ -69,12 +70,16 @@ def environment(
     }
 
 
-async def produce(bootstrap: str, records: list[Record]) -> None:
+async def produce(
+    bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes | None]]
+) -> None:
+    """Send ``(topic, key, value)`` records as a plain Kafka client would: the default
+    (murmur2) partitioner, acks from all replicas, a bounded number in flight."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
     await producer.start()
     try:
         pending = []
-        for topic, key, value, _ in records:
+        for topic, key, value in records:
             pending.append(await producer.send(topic, value=value, key=key))
             if len(pending) >= 5000:
                 await asyncio.gather(*pending)
@@ -88,7 +93,7 @@ async def prepared_broker(
     broker: EmbeddedBroker, env: dict[str, str], records: list[Record]
 ) -> None:
     await ensure_topics(Settings.from_env(env))
-    await produce(broker.bootstrap, records)
+    await produce(broker.bootstrap, ((topic, key, value) for topic, key, value, _ in records))
 
 
 def bare_rate(records: list[Record], tmp: Path, partitions: int) -> float:

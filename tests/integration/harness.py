@@ -95,25 +95,6 @@ def settings_for(env: dict[str, str]) -> Settings:
     return Settings.from_env(env)
 
 
-async def produce(bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes | None]]) -> int:
-    """Send ``(topic, key, value)`` records with the default (murmur2) partitioner."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
-    await producer.start()
-    sent = 0
-    try:
-        batch = []
-        for topic, key, value in records:
-            batch.append(await producer.send(topic, value=value, key=key))
-            sent += 1
-            if len(batch) >= 2000:
-                await asyncio.gather(*batch)
-                batch.clear()
-        await asyncio.gather(*batch)
-    finally:
-        await producer.stop()
-    return sent
-
-
 async def produce_paced(
     bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes | None]], rate: float
 ) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from aiokafka.structs import ConsumerRecord
 
+from bench.pipeline import produce
 from domain.events import Payment
 from schemas.codec import encode_missed_payment, encode_payment
 from simulator import PortfolioConfig, simulate
@@ -24,7 +25,6 @@ from streams.preflight import ensure_topics
 from tests.integration.harness import (
     WorkerProcess,
     committed_offsets,
-    produce,
     produce_paced,
     read_all,
     settings_for,

@@ -15,11 +15,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench.pipeline import produce
 from streams.broker import EmbeddedBroker, free_port
 from streams.preflight import ensure_topics
 from tests.integration.harness import (
     WorkerProcess,
-    produce,
     read_all,
     settings_for,
     status,

@@ -15,6 +15,7 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.pipeline import produce
 from domain.events import MissedPayment, Payment
 from domain.timeline import change_id
 from schemas.codec import (
@@ -24,7 +25,7 @@ from schemas.codec import (
 )
 from schemas.dead_letters import decode_dead_letter
 from streams.broker import EmbeddedBroker
-from tests.integration.harness import WorkerProcess, consume, produce, settings_for, worker_env
+from tests.integration.harness import WorkerProcess, consume, settings_for, worker_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
