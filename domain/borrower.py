@@ -58,6 +58,7 @@ from domain.clock import as_utc, format_instant, parse_instant
 from domain.errors import CurrencyMismatch, DomainError
 from domain.events import InputEvent, MissedPayment, Payment, TierChange
 from domain.ledger import Ledger
+from domain.memory import keep_newest
 from domain.policy import TierPolicy
 from domain.risk import RiskAssessment
 from domain.timeline import TierTimeline
@@ -102,14 +103,12 @@ class RecentEvents:
 
     limit: int = DEDUP_WINDOW
     ids: dict[str, None] = field(default_factory=dict)
-    """Insertion-ordered; a plain dict, because saving a state lists these ids and
-    listing an ``OrderedDict`` cost several times more."""
+    """Insertion-ordered, oldest first (see :func:`domain.memory.keep_newest`)."""
 
     def __post_init__(self) -> None:
         if self.limit < 1:
             raise ValueError(f"the dedup window must hold at least one id, got {self.limit}")
-        while len(self.ids) > self.limit:
-            self._forget_oldest()
+        keep_newest(self.ids, self.limit)
 
     def __contains__(self, event_id: str) -> bool:
         return event_id in self.ids
@@ -117,11 +116,7 @@ class RecentEvents:
     def add(self, event_id: str) -> None:
         """Remember ``event_id``, forgetting the oldest beyond ``limit``."""
         self.ids[event_id] = None
-        if len(self.ids) > self.limit:
-            self._forget_oldest()
-
-    def _forget_oldest(self) -> None:
-        del self.ids[next(iter(self.ids))]
+        keep_newest(self.ids, self.limit)
 
 
 @dataclass

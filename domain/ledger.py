@@ -46,6 +46,7 @@ from typing import Any
 from domain.clock import as_utc, utc_midnight
 from domain.errors import ConflictingInstallment
 from domain.events import MissedPayment, Payment
+from domain.memory import keep_newest
 
 CLEARED_MEMORY = 120
 """Cleared installments remembered per loan (ten years of monthly installments).
@@ -85,7 +86,7 @@ class LoanLedger:
     unpaid: list[Installment] = field(default_factory=list)
     credit: int = 0
     cleared: dict[str, tuple[date, int]] = field(default_factory=dict)
-    """Oldest first (plain dicts keep insertion order, and list faster when a state is saved)."""
+    """Oldest first (see :func:`domain.memory.keep_newest`)."""
     settled: dict[str, int] = field(default_factory=dict)
     """Money paid on time against installments never reported missed, by installment."""
 
@@ -114,8 +115,7 @@ class LoanLedger:
         installment never reported missed, against that installment alone."""
         if installment_id is not None and self.known(installment_id) is None:
             self.settled[installment_id] = self.settled.get(installment_id, 0) + amount
-            while len(self.settled) > SETTLED_MEMORY:
-                del self.settled[next(iter(self.settled))]
+            keep_newest(self.settled, SETTLED_MEMORY)
             return
         named = next((i for i in self.unpaid if i.installment_id == installment_id), None)
         if named is not None:
@@ -136,8 +136,7 @@ class LoanLedger:
 
     def _clear(self, installment: Installment) -> None:
         self.cleared[installment.installment_id] = (installment.due_date, installment.amount_due)
-        while len(self.cleared) > CLEARED_MEMORY:
-            del self.cleared[next(iter(self.cleared))]
+        keep_newest(self.cleared, CLEARED_MEMORY)
 
 
 @dataclass(slots=True)
