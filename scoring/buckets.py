@@ -1,7 +1,8 @@
-"""Bucket indicators and crossed buckets of a snapshot: the online model's non-linear part.
+"""Bucket indicators and crossed buckets of a snapshot: everything the online model sees.
 
-A scaled logistic regression sees each snapshot feature as one straight
-line, but the chance of curing within the horizon is not linear in them. It
+A logistic regression on the raw or scaled snapshot would see each feature
+as one straight line, but the chance of curing within the horizon is not
+linear in them. It
 rises and falls with days past due, steps where a count starts (a first
 completed episode, a first partial payment), and above all depends on
 pairs: ten days in arrears is early for a borrower who usually pays arrears
@@ -10,7 +11,7 @@ the week.
 :class:`RiskBuckets` gives the logistic regression those shapes as
 indicators it can weight one by one:
 
-- one indicator per bucketed feature, for the bucket its value falls in
+- one indicator per snapshot feature, for the bucket its value falls in
   (:data:`BUCKET_EDGES`);
 - one indicator per crossed pair (:data:`CROSSES`), for the pair of buckets:
   how long the borrower has been in arrears, and since their last payment,
@@ -18,8 +19,10 @@ indicators it can weight one by one:
   payments, mean days to cure).
 
 Edges are fixed and lower-inclusive, so the expansion is stateless, O(1) per
-snapshot and identical at scoring and at learning time. Each indicator is
-named for its bucket, so it explains itself:
+snapshot and identical at scoring and at learning time. The model needs no
+scaler: every term is 1.0, and a scaled copy of each feature next to its
+indicators added nothing in ``arrears model evaluate`` but twice the cost of
+learning. Each indicator is named for its bucket, so it explains itself:
 
 >>> sorted(RiskBuckets().transform_one({"dpd": 9.0, "partial_share": 0.0}))
 ['dpd[7,14)', 'partial_share<0.1']
@@ -29,6 +32,7 @@ named for its bucket, so it explains itself:
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from itertools import pairwise
 from typing import Any
@@ -42,8 +46,8 @@ DAY_EDGES: tuple[float, ...] = (1, 2, 4, 7, 14, 21, 30, 45, 60, 90, 180)
 #: Shares and rates in tenths.
 SHARE_EDGES: tuple[float, ...] = tuple(tenths / 10 for tenths in range(1, 10))
 
-#: Features expanded into bucket indicators, and the edges between their buckets (a value
-#: equal to an edge goes in the bucket above it).
+#: Each snapshot feature and the edges between its buckets (a value equal to an edge goes
+#: in the bucket above it).
 BUCKET_EDGES: dict[str, tuple[float, ...]] = {
     "dpd": DAY_EDGES,
     "episode_days": DAY_EDGES,
@@ -60,6 +64,15 @@ BUCKET_EDGES: dict[str, tuple[float, ...]] = {
     "episode_misses": (2, 3, 4, 6, 9),
     "past_episodes": (1, 2, 3, 5),
     "loans": (2, 3),
+    # Overdue in major currency units, on the log scale of the snapshot.
+    "log_overdue": tuple(
+        math.log1p(units) for units in (10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000)
+    ),
+    # Recent payments against usual ones (log ratio): shrinking, steady or growing.
+    "payment_trend": (-1.0, -0.5, -0.2, -0.05, 0.05, 0.2, 0.5),
+    # Installments seen so far, on the log scale of the snapshot.
+    "log_installments_seen": tuple(math.log1p(count) for count in (1, 2, 3, 6, 12, 24)),
+    "history_days": DAY_EDGES,
 }
 #: Pairs whose crossed buckets get an indicator each: time in arrears and since the last
 #: payment, against how this borrower settles arrears.

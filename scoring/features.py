@@ -39,7 +39,7 @@ SECONDS_PER_DAY = 86_400.0
 FAST_ALPHA, SLOW_ALPHA = 0.5, 0.1
 #: Weight of the newest installment outcome (paid on time or missed) in the recent miss rate.
 MISS_ALPHA = 0.2
-#: Day counts are capped here so a long silence does not dominate a scaled linear model.
+#: Day counts are capped here: beyond a year a silence says nothing more.
 MAX_DAYS = 365.0
 
 #: The features :meth:`RiskFeatures.snapshot` returns, in order.

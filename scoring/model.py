@@ -8,17 +8,17 @@ probability) and learns from a resolved label (:meth:`RiskModel.learn`).
   documented prior :data:`PRIOR` and :attr:`Score.cold` is ``True``, which
   the caller turns into a reason code.
 - Kinds: ``logistic`` (the default, and the best in ``arrears model evaluate``)
-  is a logistic regression over the scaled snapshot plus its bucket and
-  crossed-bucket indicators (:mod:`scoring.buckets`), which give it the
-  non-linear shapes and pairwise effects a straight line per feature misses.
-  It learns with AdaGrad: each indicator is active for few snapshots, and
-  AdaGrad's per-weight steps let rare ones learn as fast as common ones
-  without making the common ones noisy. ``hoeffding`` is an adaptive
-  Hoeffding tree on the raw snapshot.
+  is a logistic regression over the snapshot's bucket and crossed-bucket
+  indicators (:mod:`scoring.buckets`), which give it the non-linear shapes
+  and pairwise effects a straight line per feature misses. It learns with
+  AdaGrad: each indicator is active for few snapshots, and AdaGrad's
+  per-weight steps let rare ones learn as fast as common ones without making
+  the common ones noisy. ``hoeffding`` is an adaptive Hoeffding tree on the
+  raw snapshot.
 - Explanations: for the linear kind, :attr:`Score.top_features` lists the
-  snapshot features with the largest summed ``weight * value`` over the
-  terms built from them (the scaled feature itself, its bucket indicator,
-  and half of each crossed indicator it is in).
+  snapshot features with the largest summed weight over the indicators
+  built from them (its bucket indicator and half of each crossed indicator
+  it is in).
 - Drift: an ADWIN detector watches the absolute error of each prediction made
   just before learning; :attr:`RiskModel.drift_events` counts detections and
   :meth:`RiskModel.learn` returns ``True`` when one occurs.
@@ -45,7 +45,7 @@ import pickle
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from river import compose, drift, linear_model, optim, preprocessing, tree
+from river import compose, drift, linear_model, optim, tree
 
 from scoring.buckets import BUCKET_SOURCES, RiskBuckets
 
@@ -59,8 +59,9 @@ PRIOR = 0.5
 DEFAULT_WARMUP = 500
 #: AdaGrad's base step for the logistic kind.
 DEFAULT_LEARNING_RATE = 0.05
-#: Version 2: the logistic kind gained the bucket expansion and AdaGrad.
-CHECKPOINT_VERSION = 2
+#: Version 2: the logistic kind gained the bucket expansion and AdaGrad. Version 3: it
+#: learns on the indicators alone (no scaled features).
+CHECKPOINT_VERSION = 3
 _MAGIC = b"arrears-risk-model"
 
 
@@ -77,8 +78,7 @@ class Score:
 def build_pipeline(kind: Kind, learning_rate: float) -> compose.Pipeline:
     """The river pipeline for ``kind``."""
     if kind == "logistic":
-        expand = compose.TransformerUnion(preprocessing.StandardScaler(), RiskBuckets())
-        return expand | linear_model.LogisticRegression(
+        return RiskBuckets() | linear_model.LogisticRegression(
             optimizer=optim.AdaGrad(learning_rate), l2=1e-4
         )
     if kind == "hoeffding":
@@ -143,7 +143,7 @@ class RiskModel:
         if self.kind != "logistic":
             return Score(self._raw(features), False)
         # One expansion serves both the probability and its explanation.
-        terms = self._pipeline["TransformerUnion"].transform_one(features)
+        terms = self._pipeline["RiskBuckets"].transform_one(features)
         regression = self._pipeline["LogisticRegression"]
         probability = float(regression.predict_proba_one(terms).get(True, 0.0))
         return Score(probability, False, self._explain(terms))
@@ -156,7 +156,7 @@ class RiskModel:
         """
         if self.kind != "logistic":
             return ()
-        return self._explain(self._pipeline["TransformerUnion"].transform_one(features))
+        return self._explain(self._pipeline["RiskBuckets"].transform_one(features))
 
     def _explain(self, terms: dict[str, float]) -> tuple[tuple[str, float], ...]:
         weights = self._pipeline["LogisticRegression"].weights

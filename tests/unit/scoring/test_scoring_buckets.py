@@ -32,8 +32,8 @@ class TestBuckets:
     def test_a_borrower_who_never_paid_in_parts_gets_the_lowest_share_bucket(self) -> None:
         assert EXPAND.transform_one({"partial_share": 0.0}) == {"partial_share<0.1": 1.0}
 
-    def test_features_without_buckets_give_no_indicator(self) -> None:
-        assert EXPAND.transform_one({"payment_trend": -0.5, "history_days": 90.0}) == {}
+    def test_names_that_are_not_snapshot_features_give_no_indicator(self) -> None:
+        assert EXPAND.transform_one({"not_a_feature": -0.5}) == {}
 
 
 class TestCrosses:
@@ -51,9 +51,12 @@ class TestCrosses:
             "partial_share",
         )
 
-    def test_every_bucketed_and_crossed_feature_is_a_snapshot_feature(self) -> None:
+    def test_every_snapshot_feature_is_bucketed_and_only_snapshot_features_are_crossed(
+        self,
+    ) -> None:
         crossed = {feature for pair in CROSSES for feature in pair}
-        assert set(BUCKET_EDGES) | crossed <= set(FEATURE_NAMES)
+        assert set(BUCKET_EDGES) == set(FEATURE_NAMES)
+        assert crossed <= set(FEATURE_NAMES)
 
 
 class TestAFullSnapshot:
