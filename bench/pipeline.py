@@ -7,7 +7,11 @@ Three runs, each on a fresh in-memory broker, over the same simulated portfolio
    own ceiling on this machine);
 2. **full**: ``arrears worker`` draining the same backlog: decode, event-time
    merge, domain, tier changes out, state to the changelog, manual acks;
-3. **latency**: the worker fed live at half its measured rate; for every tier
+3. **risk-adjusted**: the same worker under the ``risk-adjusted`` policy, once:
+   what online scoring and learning add per input over ``dpd-only``, and how
+   much of it is spent in the model's own calls (``arrears_model_seconds_total``),
+   next to the bare agent's whole per-event cost;
+4. **latency**: the worker fed live at half its measured rate; for every tier
    change caused directly by an input, broker timestamp of the tier change
    minus that of the input.
 
@@ -25,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -176,7 +181,17 @@ def stop(worker: subprocess.Popen[bytes]) -> None:
         worker.kill()
 
 
-def full_rate(records: list[Record], tmp: Path, partitions: int, policy: str = "dpd-only") -> float:
+@dataclass(frozen=True, slots=True)
+class FullRun:
+    """One worker run: events per second, and seconds spent in the risk models' calls."""
+
+    rate: float
+    model_seconds: float
+
+
+def full_run(
+    records: list[Record], tmp: Path, partitions: int, policy: str = "dpd-only"
+) -> FullRun:
     tmp.mkdir(parents=True, exist_ok=True)
     with EmbeddedBroker(port=free_port()) as broker:
         env = environment(broker, tmp / f"full-{policy}", partitions, policy)
@@ -184,9 +199,11 @@ def full_rate(records: list[Record], tmp: Path, partitions: int, policy: str = "
         worker = start_worker(env, tmp / "full-worker.log")
         try:
             seconds = asyncio.run(wait_processed(env["ARREARS_WEB_PORT"], len(records), worker))
+            body = asyncio.run(scrape(env["ARREARS_WEB_PORT"], "/metrics"))
         finally:
             stop(worker)
-    return len(records) / seconds
+    model_seconds = metric(body.decode(), "arrears_model_seconds_total") if body else 0.0
+    return FullRun(len(records) / seconds, model_seconds)
 
 
 async def paced_latencies(
@@ -268,7 +285,7 @@ def main() -> None:
         fulls: list[float] = []
         for round_number in range(1, args.rounds + 1):
             bares.append(bare_rate(records, tmp / f"round-{round_number}", args.partitions))
-            fulls.append(full_rate(records, tmp / f"round-{round_number}", args.partitions))
+            fulls.append(full_run(records, tmp / f"round-{round_number}", args.partitions).rate)
             print(
                 f"round {round_number}: bare Faust agent {bares[-1]:8,.0f} events/s, "
                 f"full pipeline {fulls[-1]:8,.0f} events/s ({fulls[-1] / bares[-1]:.2f} x)"
@@ -278,10 +295,16 @@ def main() -> None:
         print(
             f"full pipeline (arrears worker), median: {full:10,.0f} events/s = {full / bare:.2f} x"
         )
-        scoring = full_rate(records, tmp / "risk", args.partitions, policy="risk-adjusted")
+        scoring = full_run(records, tmp / "risk", args.partitions, policy="risk-adjusted")
         print(
             f"full pipeline, risk-adjusted policy (online scoring and learning), one run: "
-            f"{scoring:10,.0f} events/s = {scoring / bare:.2f} x"
+            f"{scoring.rate:10,.0f} events/s = {scoring.rate / bare:.2f} x"
+        )
+        print(
+            f"per input: risk-adjusted adds {1e6 / scoring.rate - 1e6 / full:.1f} us over "
+            f"dpd-only, {1e6 * scoring.model_seconds / len(records):.1f} us of it in the "
+            f"model's scoring and learning; the bare agent's whole cost per event: "
+            f"{1e6 / bare:.1f} us"
         )
         rate = full / 2
         samples = latency(records[: args.latency_events], tmp, args.partitions, rate)

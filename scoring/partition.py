@@ -30,7 +30,7 @@ has been learned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,12 +52,20 @@ class Outcome:
 
 
 class PartitionScorer:
-    """The model of one input partition and what it has learned since its last checkpoint."""
+    """The model of one input partition and what it has learned since its last checkpoint.
+
+    ``seconds_scoring`` and ``seconds_learning`` add up the time spent in the
+    model's calls (a score with its explanation; a learned label), so the
+    model's share of the worker's time can be watched; :meth:`take_seconds`
+    hands them over and starts again.
+    """
 
     def __init__(self, partition: int, model: RiskModel) -> None:
         self.partition = partition
         self.model = model
         self.learned_since_checkpoint = 0
+        self.seconds_scoring = 0.0
+        self.seconds_learning = 0.0
 
     @classmethod
     def new(cls, partition: int, rules: RiskRules) -> PartitionScorer:
@@ -83,7 +91,9 @@ class PartitionScorer:
         drifts = self._learn(seen.resolved)
         if seen.snapshot is None:
             return Outcome(None, len(seen.resolved), drifts)
+        started = time.perf_counter()
         score = self.model.score(seen.snapshot)
+        self.seconds_scoring += time.perf_counter() - started
         risk.keep(event.event_time, seen.snapshot, None if score.cold else score.probability)
         assessment = RiskAssessment(
             score.probability,
@@ -99,16 +109,26 @@ class PartitionScorer:
         resolved = risk.expire(now)
         return Outcome(None, len(resolved), self._learn(resolved))
 
+    def take_seconds(self) -> tuple[float, float]:
+        """Seconds spent scoring and learning since the last call."""
+        spent = self.seconds_scoring, self.seconds_learning
+        self.seconds_scoring = self.seconds_learning = 0.0
+        return spent
+
     def checkpoint(self) -> bytes:
         """The model's checkpoint; what was learned up to now counts as saved."""
         self.learned_since_checkpoint = 0
         return self.model.to_bytes()
 
-    def _learn(self, resolved: Iterable[ResolvedLabel]) -> int:
+    def _learn(self, resolved: list[ResolvedLabel]) -> int:
+        if not resolved:
+            return 0
         drifts = 0
+        started = time.perf_counter()
         for label in resolved:
             # A snapshot scored warm carries its prediction, so the model is not run
             # again (one scored cold, during warm-up only, is predicted afresh).
             drifts += self.model.learn(label.features, label.label, predicted=label.score)
-            self.learned_since_checkpoint += 1
+        self.seconds_learning += time.perf_counter() - started
+        self.learned_since_checkpoint += len(resolved)
         return drifts

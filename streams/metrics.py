@@ -120,6 +120,13 @@ class Metrics:
             ["result"],
             registry=r,
         )
+        self.model_seconds = Counter(
+            "arrears_model_seconds",
+            "Seconds spent in the risk models' calls (score: a score with its explanation; "
+            "learn: resolved labels), added up at each flush",
+            ["operation"],
+            registry=r,
+        )
         self.model_checkpoints = Counter(
             "arrears_model_checkpoints", "Risk model checkpoints written", registry=r
         )

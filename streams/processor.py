@@ -335,7 +335,10 @@ class TieringProcessor:
                 (borrower_id, encode_borrower(borrower, partition), partition)
                 for borrower_id, borrower, partition in self.cache.take_dirty()
             ]
-            checkpoints = self.risk.take_checkpoints() if self.risk is not None else []
+            checkpoints: list[tuple[int, bytes]] = []
+            if self.risk is not None:
+                self.risk.publish_metrics()
+                checkpoints = self.risk.take_checkpoints()
             futures, self._futures = self._futures, []
             acks, self._acks = self._acks, []
             if futures:

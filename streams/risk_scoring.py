@@ -111,11 +111,22 @@ class RiskScoring:
             self._deadlines.pop(partition, None)
             self.metrics.model_labels.remove(str(partition))
 
+    def publish_metrics(self) -> None:
+        """Labels learned and seconds spent in the models, once per flush (per label they
+        would cost more than the learning they count)."""
+        scoring, learning = (
+            self.metrics.model_seconds.labels("score"),
+            self.metrics.model_seconds.labels("learn"),
+        )
+        for partition, scorer in self._scorers.items():
+            self.metrics.model_labels.labels(str(partition)).set(scorer.model.n_learned)
+            seconds_scoring, seconds_learning = scorer.take_seconds()
+            scoring.inc(seconds_scoring)
+            learning.inc(seconds_learning)
+
     def take_checkpoints(self) -> list[tuple[int, bytes]]:
         """Checkpoints of the partitions that learned enough since their last one (only
         owned partitions have a scorer: :meth:`revoke` drops the others)."""
-        for partition, scorer in self._scorers.items():  # once per flush, not per label
-            self.metrics.model_labels.labels(str(partition)).set(scorer.model.n_learned)
         return [
             (partition, scorer.checkpoint())
             for partition, scorer in self._scorers.items()

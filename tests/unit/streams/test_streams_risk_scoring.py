@@ -88,6 +88,24 @@ class TestScoringInTheStream:
         )
         assert learned == 1
 
+    async def test_time_in_the_model_is_counted_per_operation_at_each_flush(self) -> None:
+        rig = Rig(auto_confirm=True)
+        p = scoring_processor(rig, FakeModelTable(rig.journal))
+
+        def seconds(operation: str) -> float | None:
+            return p.metrics.registry.get_sample_value(
+                "arrears_model_seconds_total", {"operation": operation}
+            )
+
+        p.offer(rig.feed.event(late_by_a_day("m1", "2024-01-01", "b1")))  # scored
+        p.offer(rig.feed.event(paid("p1", 100, "2024-01-05")))  # cures: one label learned
+        assert not seconds("score")  # not yet flushed
+        await p.flush()
+        after_first = seconds("score"), seconds("learn")
+        assert all(value is not None and value > 0 for value in after_first)
+        await p.flush()  # nothing new: the counters stay
+        assert (seconds("score"), seconds("learn")) == after_first
+
     async def test_the_checkpoint_is_written_after_the_states_and_restored_by_a_new_owner(
         self,
     ) -> None:
