@@ -2,12 +2,11 @@
 
 A logistic regression on the raw or scaled snapshot would see each feature
 as one straight line, but the chance of curing within the horizon is not
-linear in them. It
-rises and falls with days past due, steps where a count starts (a first
-completed episode, a first partial payment), and above all depends on
-pairs: ten days in arrears is early for a borrower who usually pays arrears
-off in parts over months, and late for one who usually clears them within
-the week.
+linear in them. It rises and falls with days past due, steps where a count
+starts (a first completed episode, a first partial payment), and above all
+depends on pairs: ten days in arrears is early for a borrower who usually
+pays arrears off in parts over months, and late for one who usually clears
+them within the week.
 :class:`RiskBuckets` gives the logistic regression those shapes as
 indicators it can weight one by one:
 
