@@ -148,17 +148,12 @@ class RiskModel:
         probability = float(regression.predict_proba_one(terms).get(True, 0.0))
         return Score(probability, False, self._explain(terms))
 
-    def contributions(self, features: dict[str, float]) -> tuple[tuple[str, float], ...]:
-        """The ``top`` snapshot features by ``|summed weight * value|`` (empty for the tree).
+    def _explain(self, terms: dict[str, float]) -> tuple[tuple[str, float], ...]:
+        """The ``top`` snapshot features by ``|summed weight * value|`` over ``terms``.
 
         Indicator terms are folded back into the features they are built from, so
         explanations name what the borrower state holds, not model internals.
         """
-        if self.kind != "logistic":
-            return ()
-        return self._explain(self._pipeline["RiskBuckets"].transform_one(features))
-
-    def _explain(self, terms: dict[str, float]) -> tuple[tuple[str, float], ...]:
         weights = self._pipeline["LogisticRegression"].weights
         totals: dict[str, float] = {}
         for term, value in terms.items():
