@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import faust
 from faust.web import Request, Response, View
 from prometheus_client import generate_latest
@@ -50,7 +52,14 @@ def install(runtime: Runtime) -> None:
 
     @app.page("/status")
     async def status(web: View, request: Request) -> Response:
-        return web.json(processor.status() | {"lag": _lag(runtime)})
+        stalls = runtime.progress.stalled(time.monotonic())
+        return web.json(
+            processor.status()
+            | {
+                "lag": _lag(runtime),
+                "stalled_inputs": {f"{s.topic}/{s.partition}": s.to_dict() for s in stalls},
+            }
+        )
 
     @app.page("/metrics")
     async def metrics(web: View, request: Request) -> Response:
@@ -75,15 +84,28 @@ def _lag(runtime: Runtime) -> dict[str, int]:
 
 
 def _record_lag(runtime: Runtime, reported: set[tuple[str, str]]) -> None:
-    """Set the lag gauge per assigned topic-partition and drop those no longer assigned,
-    so a partition lost in a rebalance does not keep a stale lag (and a firing alert)."""
-    gauge = runtime.processor.metrics.consumer_lag
+    """Set the lag and stall gauges per assigned topic-partition and drop those no longer
+    assigned, so a partition lost in a rebalance does not keep a stale lag (and a firing
+    alert)."""
+    metrics, progress, now = runtime.processor.metrics, runtime.progress, time.monotonic()
     current: set[tuple[str, str]] = set()
     for name, lag in _lag(runtime).items():
         topic, partition = name.rsplit("/", 1)
-        gauge.labels(topic, partition).set(lag)
+        metrics.consumer_lag.labels(topic, partition).set(lag)
+        progress.observe(
+            topic,
+            int(partition),
+            delivered=runtime.processor.last_offset(topic, int(partition)),
+            committed=runtime.offsets.committed(topic, int(partition)),
+            lag=lag,
+            now=now,
+        )
         current.add((topic, partition))
+    progress.forget({(topic, int(partition)) for topic, partition in current})
+    for (topic, partition), seconds in progress.stalled_seconds(now).items():
+        metrics.input_stalled.labels(topic, str(partition)).set(seconds)
     for labels in reported - current:
-        gauge.remove(*labels)
+        metrics.consumer_lag.remove(*labels)
+        metrics.input_stalled.remove(*labels)
     reported.clear()
     reported |= current

@@ -18,6 +18,8 @@ that tests and dashboards can tell the reasons apart without parsing text.
 
 from __future__ import annotations
 
+from domain.events import InputEvent, Payment
+
 
 class InvalidRecord(Exception):  # noqa: N818 -- the contract's name for a refusal
     """Base class: the record cannot be decoded into a domain event.
@@ -135,6 +137,29 @@ class KeyMismatch(InvalidRecord):
     code = "key_mismatch"
 
 
+# --- The record against the clock --------------------------------------------
+
+
+class FutureEventTime(InvalidRecord):
+    """Raised when an input's event time is further ahead of the wall clock than
+    ``ARREARS_MAX_EVENT_SKEW_S``.
+
+    Under the event clock one such record would move its partition's stream time
+    to that instant and age every other borrower on the partition with it.
+    """
+
+    code = "future_event_time"
+
+    def __init__(self, event: InputEvent, max_skew_s: float) -> None:
+        field = "paid_at" if isinstance(event, Payment) else "observed_at"
+        super().__init__(
+            f"{field} {event.event_time.isoformat()} is more than {max_skew_s:g} s ahead of "
+            "the wall clock (ARREARS_MAX_EVENT_SKEW_S): a mis-dated record would age its "
+            "whole partition",
+            field=field,
+        )
+
+
 ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
     MissingValue,
     Oversized,
@@ -150,5 +175,6 @@ ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
     BadCurrency,
     MissingKey,
     KeyMismatch,
+    FutureEventTime,
 )
 """Every concrete refusal, for tests and documentation that must cover them all."""

@@ -26,6 +26,7 @@ from schemas.codec import encode_dead_letter, encode_tier_change, tier_change_he
 from streams.faust_app import build_app
 from streams.metrics import Metrics
 from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
+from streams.progress import ProgressWatch
 from streams.risk_scoring import RiskScoring
 from streams.settings import Settings
 
@@ -244,6 +245,10 @@ class _ConsumerOffsets:
         committed = consumer._committed_offset.get(tp)
         return max(0, highwater - (committed or 0))
 
+    def committed(self, topic: str, partition: int) -> int | None:
+        """The group's committed offset of the topic-partition, as the consumer last saw it."""
+        return self.app.consumer._committed_offset.get(TP(topic, partition))
+
 
 @dataclass(slots=True)
 class Runtime:
@@ -258,6 +263,7 @@ class Runtime:
     table: PartitionedTable
     offsets: _ConsumerOffsets
     processor: TieringProcessor
+    progress: ProgressWatch
 
 
 def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
@@ -304,12 +310,22 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
         max_idle_s=settings.max_idle_ms / 1000,
         flush_interval_s=settings.flush_interval_ms / 1000,
         max_record_bytes=settings.max_record_bytes,
+        max_event_skew_s=settings.max_event_skew_s,
         metrics=metrics,
         risk=risk,
     )
     table.processor = processor
     return Runtime(
-        settings, app, policy, inputs, tier_changes, dead_letters, table, offsets, processor
+        settings,
+        app,
+        policy,
+        inputs,
+        tier_changes,
+        dead_letters,
+        table,
+        offsets,
+        processor,
+        ProgressWatch(settings.stall_after_s),
     )
 
 

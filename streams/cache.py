@@ -87,6 +87,17 @@ class StateCache(Generic[S]):
             self._dirty.discard(borrower_id)
             self._in_flight.discard(borrower_id)
 
+    def partition_of(self, borrower_id: str) -> int | None:
+        """The partition a cached borrower belongs to (None: not cached)."""
+        entry = self._entries.get(borrower_id)
+        return None if entry is None else entry.partition
+
+    def discard(self, borrower_id: str) -> None:
+        """Forget one borrower, changed or not: its next read comes from the table."""
+        self._entries.pop(borrower_id, None)
+        self._dirty.discard(borrower_id)
+        self._in_flight.discard(borrower_id)
+
     def items(self, predicate: Callable[[int], bool]) -> Iterator[tuple[str, S]]:
         return ((b, e.state) for b, e in self._entries.items() if predicate(e.partition))
 

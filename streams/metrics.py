@@ -95,6 +95,21 @@ class Metrics:
             "Borrowers due to cross a tier boundary by aging",
             registry=r,
         )
+        self.internal_errors = Counter(
+            "arrears_internal_errors_total",
+            "Unexpected exceptions caught per stage (apply: the input was dead-lettered as "
+            "internal_error; aging: the borrower waits for its next input; recovery: a stored "
+            "state could not be read). Any is a bug to report",
+            ["stage"],
+            registry=r,
+        )
+        self.input_stalled = Gauge(
+            "arrears_input_stalled_seconds",
+            "How long an input topic-partition has had unread records while its delivered "
+            "offset did not move (0 while it progresses); see ARREARS_STALL_AFTER_S",
+            ["topic", "partition"],
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "arrears_consumer_lag",
             "Records not yet read, per input topic-partition",

@@ -42,7 +42,7 @@ from domain.errors import DomainError
 from domain.events import InputEvent, TierChange
 from domain.policy import TierPolicy
 from schemas.codec import INPUT_DECODERS
-from schemas.errors import InvalidRecord
+from schemas.errors import FutureEventTime, InvalidRecord
 from scoring.tracker import BorrowerRisk
 from streams.cache import StateCache
 from streams.merge import PartitionMerger
@@ -54,6 +54,12 @@ log = structlog.get_logger(__name__)
 
 STALL_WARNING_S = 30.0
 """A partition whose merge has held a record this long is logged as stalled."""
+
+AGING_BATCH = 2000
+"""Borrowers aged per partition per call at most; the rest wait for the next tick, so a
+mass boundary (a whole book crossing a threshold at one midnight) never holds the event
+loop for long. Aging changes are dated at their boundary, so deferring one changes no
+output."""
 
 InputKind = Literal["payments", "missed-payments"]
 INPUT_KINDS: tuple[InputKind, ...] = ("payments", "missed-payments")
@@ -114,11 +120,15 @@ class Borrower:
     risk: BorrowerRisk | None = None
 
 
-def encode_borrower(borrower: Borrower, partition: int) -> bytes:
-    """Table value: the borrower's sections plus the input partition it belongs to."""
+def encode_borrower(borrower: Borrower, partition: int, stream_time: float | None = None) -> bytes:
+    """Table value: the borrower's sections, the input partition it belongs to and that
+    partition's stream time when it was written (the newest over a partition's states
+    is where a restarted worker resumes the partition's stream time)."""
     value: dict[str, object] = {"partition": partition, "state": borrower.state.to_dict()}
     if borrower.risk is not None:
         value["risk"] = borrower.risk.to_dict()
+    if stream_time is not None and stream_time > float("-inf"):
+        value["stream_time"] = stream_time
     return orjson.dumps(value)
 
 
@@ -130,6 +140,12 @@ def decode_borrower(value: bytes) -> tuple[Borrower, int]:
         None if risk is None else BorrowerRisk.from_dict(risk),
     )
     return borrower, envelope["partition"]
+
+
+def stored_stream_time(value: bytes) -> float | None:
+    """The partition stream time a stored borrower state was written at (None: older state)."""
+    stream_time = orjson.loads(value).get("stream_time")
+    return None if stream_time is None else float(stream_time)
 
 
 @dataclass(slots=True)
@@ -184,6 +200,9 @@ class TieringProcessor:
     max_idle_s: float = 0.2
     flush_interval_s: float = 0.5
     max_record_bytes: int = 65536
+    max_event_skew_s: float = 3600.0
+    """Inputs dated further ahead of the wall clock are refused (``future_event_time``)."""
+    aging_batch: int = AGING_BATCH
     cache_capacity: int = 100_000
     metrics: Metrics = field(default_factory=Metrics)
     monotonic: Callable[[], float] = time.monotonic
@@ -199,6 +218,11 @@ class TieringProcessor:
         self._scheduled_partitions: set[int] = set()
         self._futures: list[Awaitable[object]] = []
         self._acks: list[tuple[int, Callable[[], object]]] = []
+        # What an internal error needs to put a borrower back as it was before the
+        # failing input: the state last handed to the table (until the table has it)
+        # and the inputs applied since (see _restore).
+        self._writing: dict[str, bytes] = {}
+        self._applied_since_write: dict[str, list[InputEvent]] = {}
         self._flush_lock = asyncio.Lock()
         self._last_flush = self.monotonic()
         # Labelled children resolved once: labels() per event costs more than
@@ -218,6 +242,9 @@ class TieringProcessor:
             )
         except InvalidRecord as error:
             self._dead_letter(record, error)
+            return
+        if event.event_time.timestamp() > self.wall_clock() + self.max_event_skew_s:
+            self._dead_letter(record, FutureEventTime(event, self.max_event_skew_s))
             return
         part.merger.push(
             record.kind,
@@ -278,16 +305,35 @@ class TieringProcessor:
         if not fresh:
             return
         schedules = {p: self._partition(p).schedule for p in fresh}
+        stream_times: dict[int, float] = {}
+        unreadable = 0
         for borrower_id, value in self.table.scan():
-            stored, partition = decode_borrower(value)
-            if partition in schedules:
+            try:
+                stored, partition = decode_borrower(value)
+                if partition not in schedules:
+                    continue
                 cached = self.cache.get(borrower_id)  # newer than the table, if present
                 current = stored if cached is None else cached
-                schedules[partition].set(
-                    borrower_id, _posix(current.state.next_boundary(self.policy))
+                boundary = current.state.next_boundary(self.policy)
+                written_at = stored_stream_time(value)
+            except Exception as error:  # one bad state must not keep a partition unaged
+                unreadable += 1
+                self.metrics.internal_errors.labels("recovery").inc()
+                log.error(
+                    "stored borrower state unreadable; borrower left unscheduled",
+                    borrower_id=borrower_id[:128],
+                    error_type=type(error).__name__,
+                    error=str(error)[:500],
                 )
-                if self.risk is not None and current.risk is not None:
-                    self.risk.track(partition, borrower_id, current.risk)
+                continue
+            schedules[partition].set(borrower_id, _posix(boundary))
+            if written_at is not None:
+                stream_times[partition] = max(stream_times.get(partition, written_at), written_at)
+            if self.risk is not None and current.risk is not None:
+                self.risk.track(partition, borrower_id, current.risk)
+        for partition, stream_time in stream_times.items():
+            merger = self._partitions[partition].merger
+            merger.stream_time = max(merger.stream_time, stream_time)
         if self.risk is not None:
             for partition in fresh:
                 self.risk.activate(partition)
@@ -296,6 +342,8 @@ class TieringProcessor:
             "partitions assigned",
             partitions=sorted(fresh),
             scheduled_borrowers=sum(len(s) for s in schedules.values()),
+            unreadable_states=unreadable,
+            stream_times={p: _iso(t) for p, t in sorted(stream_times.items())},
         )
 
     def revoke(self, partitions: Iterable[int]) -> None:
@@ -317,6 +365,11 @@ class TieringProcessor:
         self._scheduled_partitions -= gone
         self._acks = [(p, ack) for p, ack in self._acks if p not in gone]
         self.cache.drop_partitions(gone)
+        self._applied_since_write = {
+            b: events
+            for b, events in self._applied_since_write.items()
+            if self.cache.partition_of(b) is not None
+        }
         if self.risk is not None:
             self.risk.revoke(gone)
         if gone:
@@ -331,10 +384,13 @@ class TieringProcessor:
             if not self._acks and not self._futures and not self.cache.dirty_count:
                 return
             started = time.perf_counter()
+            stream_times = {p: part.merger.stream_time for p, part in self._partitions.items()}
             snapshots = [
-                (borrower_id, encode_borrower(borrower, partition), partition)
-                for borrower_id, borrower, partition in self.cache.take_dirty()
+                (b, encode_borrower(borrower, p, stream_times.get(p)), p)
+                for b, borrower, p in self.cache.take_dirty()
             ]
+            self._writing = {borrower_id: value for borrower_id, value, _ in snapshots}
+            self._applied_since_write.clear()
             checkpoints: list[tuple[int, bytes]] = []
             if self.risk is not None:
                 self.risk.publish_metrics()
@@ -350,6 +406,7 @@ class TieringProcessor:
                 # After the states, so a model never gets ahead of the borrowers it learned from.
                 await self.risk.save([c for c in checkpoints if c[0] in self._partitions])
             self.cache.saved([borrower_id for borrower_id, _, _ in snapshots])
+            self._writing = {}
             for partition, ack in acks:
                 if partition in self._partitions:
                     ack()
@@ -423,12 +480,16 @@ class TieringProcessor:
             log.info("merge resumed", partition=partition)
 
     def _apply(self, record: InputRecord, event: InputEvent, part: _PartitionState) -> None:
-        borrower = self._borrower(event.borrower_id)
-        state = borrower.state
         try:
+            borrower = self._borrower(event.borrower_id)
+            state = borrower.state
             applied = state.apply(event, self.policy, self._assessor(borrower, record.partition))
+            boundary = _posix(state.next_boundary(self.policy))
         except DomainError as error:
             self._dead_letter(record, error)
+            return
+        except Exception as error:  # a bug: this record goes, the partition goes on
+            self._internal_error(record, event, error)
             return
         self._acks.append((record.partition, record.ack))
         if applied.duplicate:
@@ -439,22 +500,37 @@ class TieringProcessor:
             self.metrics.late.inc()
         self._publish(applied.changes)
         self.cache.put(event.borrower_id, borrower, partition=record.partition)
-        part.schedule.set(event.borrower_id, _posix(state.next_boundary(self.policy)))
+        self._applied_since_write.setdefault(event.borrower_id, []).append(event)
+        part.schedule.set(event.borrower_id, boundary)
         if self.risk is not None and borrower.risk is not None:
             self.risk.track(record.partition, event.borrower_id, borrower.risk)
 
     def _age(self, partition: int, part: _PartitionState, now_posix: float) -> None:
-        due = part.schedule.pop_due(now_posix)
+        due = part.schedule.pop_due(now_posix, limit=self.aging_batch)
         if not due:
             return
         now = datetime.fromtimestamp(now_posix, UTC)
         for borrower_id in due:
-            borrower = self._borrower(borrower_id)
-            changes = borrower.state.advance_to(now, self.policy)
+            try:
+                borrower = self._borrower(borrower_id)
+                changes = borrower.state.advance_to(now, self.policy)
+                boundary = _posix(borrower.state.next_boundary(self.policy))
+            except Exception as error:  # left unscheduled until its next input
+                self._restore(borrower_id)
+                self.metrics.internal_errors.labels("aging").inc()
+                log.error(
+                    "aging a borrower failed; it is unscheduled until its next input",
+                    borrower_id=borrower_id,
+                    partition=partition,
+                    error_type=type(error).__name__,
+                    error=str(error)[:500],
+                    exc_info=True,
+                )
+                continue
             self.metrics.aging_steps.inc(len(changes))
             self._publish(changes)
             self.cache.put(borrower_id, borrower, partition=partition)
-            part.schedule.set(borrower_id, _posix(borrower.state.next_boundary(self.policy)))
+            part.schedule.set(borrower_id, boundary)
 
     def _expire_labels(self, partition: int, now_posix: float) -> None:
         if self.risk is None:
@@ -477,11 +553,11 @@ class TieringProcessor:
             borrower.risk = self.risk.new_risk()
         return self.risk.assessor(borrower.risk, partition)
 
-    def _borrower(self, borrower_id: str) -> Borrower:
+    def _borrower(self, borrower_id: str, written: bytes | None = None) -> Borrower:
         cached = self.cache.get(borrower_id)
         if cached is not None:
             return cached
-        stored = self.table.load(borrower_id)
+        stored = written or self.table.load(borrower_id)
         if stored is None:
             return Borrower(BorrowerState.new(borrower_id))
         return decode_borrower(stored)[0]
@@ -494,6 +570,50 @@ class TieringProcessor:
                 counter = self.metrics.tier_changes.labels(change.direction, str(change.tier))
                 self._published[(change.direction, change.tier)] = counter
             counter.inc()
+
+    def _internal_error(self, record: InputRecord, event: InputEvent, error: Exception) -> None:
+        """Dead-letter a record whose application raised unexpectedly, and put its borrower
+        back as it was before it, so a half-applied input leaves no trace."""
+        log.error(
+            "applying an input failed unexpectedly; dead-lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error_type=type(error).__name__,
+            exc_info=True,
+        )
+        self.metrics.internal_errors.labels("apply").inc()
+        self._restore(event.borrower_id)
+        self._dead_letter(record, error)  # internal_error, named by the exception's type
+
+    def _restore(self, borrower_id: str) -> None:
+        """Rebuild a borrower from its last written state and the inputs applied since.
+
+        The inputs all applied before (the domain is deterministic), so this is the
+        state before the failed step; the changes they cause were published already
+        and are not published again. Aging since is redone by the schedule, which
+        re-sends identical changes at worst. Under a risk-adjusted policy the inputs
+        are re-applied without rescoring (the partition's model has moved on).
+        """
+        partition = self.cache.partition_of(borrower_id)
+        self.cache.discard(borrower_id)
+        replay = self._applied_since_write.pop(borrower_id, [])
+        if partition is None:
+            return
+        try:
+            borrower = self._borrower(borrower_id, written=self._writing.get(borrower_id))
+            for event in replay:
+                borrower.state.apply(event, self.policy)
+        except Exception as error:
+            log.error(
+                "borrower could not be rebuilt; its last written state stands",
+                borrower_id=borrower_id,
+                error_type=type(error).__name__,
+                error=str(error)[:500],
+            )
+            return
+        self.cache.put(borrower_id, borrower, partition=partition)
+        self._applied_since_write[borrower_id] = replay
 
     def _dead_letter(self, record: InputRecord, error: Exception) -> None:
         code = getattr(error, "code", "internal_error")

@@ -43,10 +43,11 @@ class AgingSchedule:
         if len(self._heap) > 4 * len(self._due) + 64:
             self._compact()
 
-    def pop_due(self, now: float) -> list[str]:
-        """Remove and return the borrowers due at or before ``now``, earliest first."""
+    def pop_due(self, now: float, limit: int | None = None) -> list[str]:
+        """Remove and return the borrowers due at or before ``now``, earliest first, at
+        most ``limit`` of them (the rest stay due)."""
         due: list[str] = []
-        while self._heap and self._heap[0][0] <= now:
+        while self._heap and self._heap[0][0] <= now and (limit is None or len(due) < limit):
             instant, borrower_id = heapq.heappop(self._heap)
             if self._due.get(borrower_id) == instant:
                 del self._due[borrower_id]

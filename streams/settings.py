@@ -94,6 +94,13 @@ class Settings:
     """``debug``, ``info``, ``warning`` or ``error``."""
     log_format: Literal["console", "json"] = "console"
     """``json`` for log shippers, ``console`` for people."""
+    stall_after_s: float = 60.0
+    """An input topic-partition with unread records whose delivered offset has not
+    moved for this long is reported stalled (``/status``, a metric, the log)."""
+    max_event_skew_s: float = 3600.0
+    """Inputs whose event time is more than this far ahead of the wall clock are
+    dead-lettered (``future_event_time``): under the event clock one such record
+    would move its partition's stream time there and age every borrower on it."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -125,6 +132,8 @@ class Settings:
             ),
             (self.log_format in ("console", "json"), "log_format", "must be console or json"),
             (self.broker_url.startswith("kafka://"), "broker_url", "must start with kafka://"),
+            (self.stall_after_s > 0, "stall_after_s", "must be positive"),
+            (self.max_event_skew_s >= 0, "max_event_skew_s", "must be 0 or more"),
         ]
         for ok, name, why in checks:
             if not ok:
