@@ -39,7 +39,7 @@ import orjson
 
 from domain.events import InputEvent, MissedPayment, Payment
 from schemas import fields as f
-from schemas.dead_letters import encode_dead_letter
+from schemas.dead_letters import dead_letter_key, encode_dead_letter
 from schemas.errors import KeyMismatch, MissingKey, OversizedKey
 from schemas.fields import MAX_KEY_BYTES, SCHEMA_VERSION
 from schemas.tier_changes import (
@@ -56,6 +56,7 @@ __all__ = [
     "MAX_KEY_BYTES",
     "SCHEMA_VERSION",
     "TIER_CHANGE_CE_TYPE",
+    "dead_letter_key",
     "decode_input",
     "decode_missed_payment",
     "decode_payment",

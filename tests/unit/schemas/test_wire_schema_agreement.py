@@ -478,6 +478,7 @@ def test_every_encoded_dead_letter_is_schema_valid_and_keeps_the_bytes(
 OPTIONAL_FIELDS = {
     "payments": {"installment_id"},
     "tier-changes": {"model_version", "risk_factors"},
+    "dead-letters": {"key_truncated"},
 }
 """Fields added within v1, which old producers do not send."""
 
