@@ -77,13 +77,13 @@ InputKind = Literal["payments", "missed-payments"]
 # --- Inputs -----------------------------------------------------------------
 
 
-def _check_key_size(key: bytes | None) -> None:
-    """Refuse a key no borrower_id can equal before parsing anything, like an oversized value."""
-    if key is not None and len(key) > MAX_KEY_BYTES:
-        raise OversizedKey(
-            f"record key of {len(key)} bytes exceeds the {MAX_KEY_BYTES}-byte limit "
-            f"(a borrower_id is at most {f.MAX_IDENTIFIER_LENGTH} characters)"
-        )
+def _oversized_key(key: bytes) -> OversizedKey:
+    """The refusal of a key no borrower_id can equal, raised before anything is parsed, like
+    an oversized value's (the decoders test the size inline: it is read per record)."""
+    return OversizedKey(
+        f"record key of {len(key)} bytes exceeds the {MAX_KEY_BYTES}-byte limit "
+        f"(a borrower_id is at most {f.MAX_IDENTIFIER_LENGTH} characters)"
+    )
 
 
 def _check_key(key: bytes | None, borrower_id: str) -> None:
@@ -110,7 +110,8 @@ def decode_payment(
     value: bytes | None, key: bytes | None, *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Payment:
     """Decode a ``payments`` record; raise :class:`~schemas.errors.InvalidRecord` if it is bad."""
-    _check_key_size(key)
+    if key is not None and len(key) > MAX_KEY_BYTES:
+        raise _oversized_key(key)
     obj = f.load_object(value, max_bytes)
     payment = Payment(
         event_id=f.read_identifier(obj, "event_id"),
@@ -129,7 +130,8 @@ def decode_missed_payment(
     value: bytes | None, key: bytes | None, *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> MissedPayment:
     """Decode a ``missed-payments`` record; raise :class:`~schemas.errors.InvalidRecord` if bad."""
-    _check_key_size(key)
+    if key is not None and len(key) > MAX_KEY_BYTES:
+        raise _oversized_key(key)
     obj = f.load_object(value, max_bytes)
     missed = MissedPayment(
         event_id=f.read_identifier(obj, "event_id"),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -124,6 +124,7 @@ _CONTROL_NAMES = {
 }
 
 _EARLIEST_YEAR, _LATEST_YEAR = EARLIEST.year, LATEST.year
+_DAY_AFTER_EARLIEST, _DAY_BEFORE_LATEST = EARLIEST + timedelta(days=1), LATEST - timedelta(days=1)
 _EARLIEST_TEXT = EARLIEST.strftime("%Y-%m-%dT%H:%M:%SZ")
 _LATEST_TEXT = LATEST.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -392,16 +393,18 @@ def read_timestamp(obj: dict[str, Any], field: str) -> datetime:
         )
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:  # not expected past the pattern; refused, never raised as is
-        parsed = datetime.min
-    # Both the written date (what the schema's pattern sees) and the UTC instant
-    # (what the domain computes with) must be on the supported calendar; the
-    # year check first also keeps astimezone() from overflowing at 0001 / 9999.
-    if _EARLIEST_YEAR <= parsed.year <= _LATEST_YEAR:
-        if parsed.tzinfo is not UTC:
-            parsed = parsed.astimezone(UTC)
-        if EARLIEST <= parsed <= LATEST:
-            return parsed
+        utc = parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        pass  # 0001-01-01 / 9999-12-31 with an offset past Python's range: off the calendar
+    else:
+        # Both the written date (what the schema's pattern sees) and the UTC instant
+        # (what the domain computes with) must be on the supported calendar. An
+        # instant a day inside the bounds has its written date inside too (offsets
+        # are under 24 hours), so only the edge days need the second look.
+        if _DAY_AFTER_EARLIEST <= utc <= _DAY_BEFORE_LATEST or (
+            EARLIEST <= utc <= LATEST and _EARLIEST_YEAR <= parsed.year <= _LATEST_YEAR
+        ):
+            return utc
     raise BadTimestamp(
         f"field {field!r} is outside the supported calendar: {show(value)} (its date must be "
         f"within {EARLIEST_DATE.isoformat()}..{LATEST_DATE.isoformat()} and its instant within "
