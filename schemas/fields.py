@@ -7,9 +7,12 @@ property tests in ``tests/unit/schemas`` hold them to that, and the regular
 expressions below are copied verbatim into the schema files' ``pattern``
 keywords (a test checks that too).
 
-Every reader takes the decoded JSON object and a field name, and either returns
-the Python value or raises the :class:`~schemas.errors.InvalidRecord` subclass
-whose message an operator will read in the dead-letter topic.
+Every reader takes the decoded JSON object and a field name (:func:`read_amount`
+also the record's bytes, to read a decimal or exponent spelling exactly), and
+either returns the Python value or raises the
+:class:`~schemas.errors.InvalidRecord` subclass whose message an operator will
+read in the dead-letter topic. Dates and instants must also lie on the
+supported calendar (:mod:`domain.calendar`).
 
 >>> read_timestamp({"paid_at": "2024-03-01T10:00:00.5+01:00"}, "paid_at")
 datetime.datetime(2024, 3, 1, 9, 0, 0, 500000, tzinfo=datetime.timezone.utc)
