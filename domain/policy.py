@@ -35,6 +35,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from domain.calendar import MAX_POLICY_DAYS
 from domain.errors import PolicyError
 from domain.risk import RiskAssessment, RiskRules, Treatment, adjust, treatment_at, wanted_shift
 
@@ -102,6 +103,11 @@ class TierPolicy:
             raise PolicyError("version must not be empty")
         if len(self.tiers) < 2:
             raise PolicyError(f"at least 2 tiers are required, got {len(self.tiers)}")
+        if self.risk is not None and self.risk.horizon_days > MAX_POLICY_DAYS:
+            raise PolicyError(
+                f"risk: horizon_days must be at most {MAX_POLICY_DAYS} (the supported calendar "
+                f"ends that far before Python's, see domain.calendar), got {self.risk.horizon_days}"
+            )
         seen: dict[str, int] = {}
         for index, tier in enumerate(self.tiers):
             _check_tier(index, tier, self.tiers[index - 1] if index else None, seen)
@@ -167,6 +173,12 @@ def _check_tier(index: int, tier: Tier, below: Tier | None, seen: dict[str, int]
     if below is None and tier.min_dpd != 0:
         raise PolicyError(
             f"{where}.min_dpd must be 0 so that every borrower has a tier, got {tier.min_dpd}"
+        )
+    if tier.min_dpd > MAX_POLICY_DAYS:
+        # Boundaries are due date + min_dpd: a larger one could leave the calendar.
+        raise PolicyError(
+            f"{where}.min_dpd must be at most {MAX_POLICY_DAYS} (see domain.calendar), "
+            f"got {tier.min_dpd}"
         )
     if below is not None and tier.min_dpd <= below.min_dpd:
         raise PolicyError(

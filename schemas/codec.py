@@ -39,9 +39,9 @@ import orjson
 
 from domain.events import InputEvent, MissedPayment, Payment
 from schemas import fields as f
-from schemas.dead_letters import encode_dead_letter
-from schemas.errors import KeyMismatch, MissingKey
-from schemas.fields import SCHEMA_VERSION
+from schemas.dead_letters import dead_letter_key, encode_dead_letter
+from schemas.errors import KeyMismatch, MissingKey, OversizedKey
+from schemas.fields import MAX_KEY_BYTES, SCHEMA_VERSION
 from schemas.tier_changes import (
     DEFAULT_CE_SOURCE,
     TIER_CHANGE_CE_TYPE,
@@ -53,8 +53,10 @@ from schemas.tier_changes import (
 __all__ = [
     "DEFAULT_CE_SOURCE",
     "DEFAULT_MAX_BYTES",
+    "MAX_KEY_BYTES",
     "SCHEMA_VERSION",
     "TIER_CHANGE_CE_TYPE",
+    "dead_letter_key",
     "decode_input",
     "decode_missed_payment",
     "decode_payment",
@@ -75,6 +77,15 @@ InputKind = Literal["payments", "missed-payments"]
 # --- Inputs -----------------------------------------------------------------
 
 
+def _oversized_key(key: bytes) -> OversizedKey:
+    """The refusal of a key no borrower_id can equal, raised before anything is parsed, like
+    an oversized value's (the decoders test the size inline: it is read per record)."""
+    return OversizedKey(
+        f"record key of {len(key)} bytes exceeds the {MAX_KEY_BYTES}-byte limit "
+        f"(a borrower_id is at most {f.MAX_IDENTIFIER_LENGTH} characters)"
+    )
+
+
 def _check_key(key: bytes | None, borrower_id: str) -> None:
     """The key must be the borrower_id, so one borrower's events share a partition and a state."""
     if key == borrower_id.encode():
@@ -85,25 +96,28 @@ def _check_key(key: bytes | None, borrower_id: str) -> None:
             "borrower's events reach the same partition"
         )
     try:
-        shown = f.show(key.decode())
+        text = key.decode()
     except UnicodeDecodeError:
         raise KeyMismatch(
             f"record key {key[:64]!r} is not UTF-8, so it cannot match borrower_id "
             f"{f.show(borrower_id)}"
         ) from None
-    raise KeyMismatch(f"record key {shown} does not match borrower_id {f.show(borrower_id)}")
+    f.check_identifier_text(text, "record key")
+    raise KeyMismatch(f"record key {f.show(text)} does not match borrower_id {f.show(borrower_id)}")
 
 
 def decode_payment(
     value: bytes | None, key: bytes | None, *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Payment:
     """Decode a ``payments`` record; raise :class:`~schemas.errors.InvalidRecord` if it is bad."""
+    if key is not None and len(key) > MAX_KEY_BYTES:
+        raise _oversized_key(key)
     obj = f.load_object(value, max_bytes)
     payment = Payment(
         event_id=f.read_identifier(obj, "event_id"),
         borrower_id=f.read_identifier(obj, "borrower_id"),
         loan_id=f.read_identifier(obj, "loan_id"),
-        amount=f.read_amount(obj, "amount"),
+        amount=f.read_amount(obj, "amount", value),
         currency=f.read_currency(obj),
         paid_at=f.read_timestamp(obj, "paid_at"),
         installment_id=f.read_optional_identifier(obj, "installment_id"),
@@ -116,6 +130,8 @@ def decode_missed_payment(
     value: bytes | None, key: bytes | None, *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> MissedPayment:
     """Decode a ``missed-payments`` record; raise :class:`~schemas.errors.InvalidRecord` if bad."""
+    if key is not None and len(key) > MAX_KEY_BYTES:
+        raise _oversized_key(key)
     obj = f.load_object(value, max_bytes)
     missed = MissedPayment(
         event_id=f.read_identifier(obj, "event_id"),
@@ -123,7 +139,7 @@ def decode_missed_payment(
         loan_id=f.read_identifier(obj, "loan_id"),
         installment_id=f.read_identifier(obj, "installment_id"),
         due_date=f.read_date(obj, "due_date"),
-        amount_due=f.read_amount(obj, "amount_due"),
+        amount_due=f.read_amount(obj, "amount_due", value),
         currency=f.read_currency(obj),
         observed_at=f.read_timestamp(obj, "observed_at"),
     )

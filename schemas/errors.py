@@ -95,7 +95,8 @@ class OutOfRange(InvalidRecord):
 
 
 class BadIdentifier(InvalidRecord):
-    """Raised when an identifier is empty or longer than 128 characters."""
+    """Raised when an identifier (or the record key) is empty, longer than 128 characters, or
+    holds a control, line-separator or bidirectional formatting character."""
 
     code = "bad_identifier"
 
@@ -129,6 +130,17 @@ class MissingKey(InvalidRecord):
     """
 
     code = "missing_key"
+
+
+class OversizedKey(InvalidRecord):
+    """Raised when the record key is longer than any borrower_id can be encoded.
+
+    Checked before the value is parsed. Such a key can never match, and the
+    dead-letter that carries it is kept under the producer's size limit by
+    cutting the key (see :mod:`schemas.dead_letters`).
+    """
+
+    code = "oversized_key"
 
 
 class KeyMismatch(InvalidRecord):
@@ -174,6 +186,7 @@ ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
     BadDate,
     BadCurrency,
     MissingKey,
+    OversizedKey,
     KeyMismatch,
     FutureEventTime,
 )

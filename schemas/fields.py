@@ -7,9 +7,12 @@ property tests in ``tests/unit/schemas`` hold them to that, and the regular
 expressions below are copied verbatim into the schema files' ``pattern``
 keywords (a test checks that too).
 
-Every reader takes the decoded JSON object and a field name, and either returns
-the Python value or raises the :class:`~schemas.errors.InvalidRecord` subclass
-whose message an operator will read in the dead-letter topic.
+Every reader takes the decoded JSON object and a field name (:func:`read_amount`
+also the record's bytes, to read a decimal or exponent spelling exactly), and
+either returns the Python value or raises the
+:class:`~schemas.errors.InvalidRecord` subclass whose message an operator will
+read in the dead-letter topic. Dates and instants must also lie on the
+supported calendar (:mod:`domain.calendar`).
 
 >>> read_timestamp({"paid_at": "2024-03-01T10:00:00.5+01:00"}, "paid_at")
 datetime.datetime(2024, 3, 1, 9, 0, 0, 500000, tzinfo=datetime.timezone.utc)
@@ -19,12 +22,16 @@ datetime.datetime(2024, 3, 1, 9, 0, 0, 500000, tzinfo=datetime.timezone.utc)
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import UTC, date, datetime
+import unicodedata
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from domain.calendar import EARLIEST, EARLIEST_DATE, LATEST, LATEST_DATE
 from schemas.errors import (
     BadCurrency,
     BadDate,
@@ -45,6 +52,10 @@ SCHEMA_VERSION = 1
 
 MAX_IDENTIFIER_LENGTH = 128
 """Longest identifier, in Unicode code points (what JSON Schema's maxLength counts)."""
+
+MAX_KEY_BYTES = 1024
+"""Longest input record key, in bytes: twice the longest UTF-8 borrower_id (128 x 4 bytes), so
+no valid key comes near it; a longer one is refused (``oversized_key``) before parsing."""
 
 MAX_CAUSE_LENGTH = 256
 """Longest ``caused_by``: an input's event_id or ``aging:<borrower_id>:<date>``, so over 128."""
@@ -67,20 +78,58 @@ _TIME = (
     r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
 
-DATE_PATTERN = f"^{_DATE}$"
-"""The ``pattern`` of a ``YYYY-MM-DD`` date in the schema files."""
+# The published patterns also hold the years to the supported calendar
+# (domain.calendar: 1900..9000), so validators refuse what the domain could not
+# compute with. For a timestamp the bound is on its UTC instant, which no
+# pattern sees: one whose offset moves it across 1900-01-01T00:00Z or the end
+# of 9000-12-31 passes the pattern and is refused by the codec alone.
+_SUPPORTED_YEAR = r"(?=(?:19|[2-8][0-9])[0-9]{2}-|9000-)"
+_SUPPORTED_DATE = _SUPPORTED_YEAR + _DATE.removeprefix("(?!0000)")
 
-TIMESTAMP_PATTERN = f"^{_DATE}{_TIME}$"
-"""The ``pattern`` of an RFC 3339 timestamp in the schema files."""
+DATE_PATTERN = f"^{_SUPPORTED_DATE}$"
+"""The ``pattern`` of a ``YYYY-MM-DD`` date in the schema files (years 1900..9000)."""
+
+TIMESTAMP_PATTERN = f"^{_SUPPORTED_DATE}{_TIME}$"
+"""The ``pattern`` of an RFC 3339 timestamp in the schema files (local years 1900..9000)."""
 
 CURRENCY_PATTERN = "^[A-Z]{3}$"
 """The ``pattern`` of an ISO 4217 alphabetic currency code in the schema files."""
+
+# Characters no identifier may hold: they end up in logs, terminals and contact
+# systems, where controls inject lines or escape sequences and bidirectional
+# formatting reorders what a reader sees (a borrower id displayed reversed).
+# C0, DEL and C1 controls; LRM/RLM; line and paragraph separators; bidi
+# embeddings, overrides and isolates.
+_FORBIDDEN_IN_IDENTIFIER = (
+    r"\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+)
+
+IDENTIFIER_PATTERN = f"^[^{_FORBIDDEN_IN_IDENTIFIER}]*$"
+"""The ``pattern`` of an identifier in the schema files: none of the forbidden characters."""
 
 # fullmatch gives ECMA-262 '$' semantics (Python's '$' also matches before a
 # trailing newline), so "USD\n" is refused here as it is by the schema.
 _DATE_RE = re.compile(_DATE)
 _TIMESTAMP_RE = re.compile(_DATE + _TIME)
 _CURRENCY_RE = re.compile("[A-Z]{3}")
+_FORBIDDEN_RE = re.compile(f"[{_FORBIDDEN_IN_IDENTIFIER}]")
+
+# Controls have no character name in Unicode, only aliases; these are the ones
+# an operator is likely to meet. Others are named by their block.
+_CONTROL_NAMES = {
+    "\0": "NULL",
+    "\t": "CHARACTER TABULATION",
+    "\n": "LINE FEED",
+    "\r": "CARRIAGE RETURN",
+    "\x1b": "ESCAPE",
+    "\x7f": "DELETE",
+    "\x85": "NEXT LINE",
+}
+
+_EARLIEST_YEAR, _LATEST_YEAR = EARLIEST.year, LATEST.year
+_DAY_AFTER_EARLIEST, _DAY_BEFORE_LATEST = EARLIEST + timedelta(days=1), LATEST - timedelta(days=1)
+_EARLIEST_TEXT = EARLIEST.strftime("%Y-%m-%dT%H:%M:%SZ")
+_LATEST_TEXT = LATEST.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 _MISSING: Any = object()
 _SHOW_LIMIT = 80
@@ -162,46 +211,129 @@ def read_identifier(obj: dict[str, Any], field: str) -> str:
     schemas.errors.BadIdentifier: field 'loan_id' must be a non-empty string of at most ..., got ''
     """
     value = obj.get(field)
-    if type(value) is str and 0 < len(value) <= MAX_IDENTIFIER_LENGTH:
-        return value  # the usual case first: read per field of every input
+    # The usual case first, read per field of every input: isprintable() is False
+    # for every forbidden character (all are in categories Cc, Cf, Zl or Zp), so
+    # only ids that fail it need the exact search.
+    if type(value) is str and 0 < len(value) <= MAX_IDENTIFIER_LENGTH and value.isprintable():
+        return value
     value = require(obj, field)
     if type(value) is not str:
         raise WrongType(f"field {field!r} must be a string, got {show(value)}", field=field)
-    got = show(value) if not value else f"a string of {len(value)} characters"
+    if not 0 < len(value) <= MAX_IDENTIFIER_LENGTH:
+        got = show(value) if not value else f"a string of {len(value)} characters"
+        raise BadIdentifier(
+            f"field {field!r} must be a non-empty string of at most "
+            f"{MAX_IDENTIFIER_LENGTH} characters, got {got}",
+            field=field,
+        )
+    check_identifier_text(value, f"field {field!r}", field=field)
+    return value
+
+
+def check_identifier_text(value: str, what: str, *, field: str | None = None) -> None:
+    """Refuse ``value`` if it holds a character no identifier may hold, naming the first.
+
+    ``what`` starts the message (a field name, or "record key").
+
+    >>> check_identifier_text("b-1" + chr(0x202E) + "1", "borrower_id")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    schemas.errors.BadIdentifier: borrower_id contains U+202E (RIGHT-TO-LEFT OVERRIDE) at ...
+    """
+    found = _FORBIDDEN_RE.search(value)
+    if found is None:
+        return
+    char = found.group()
     raise BadIdentifier(
-        f"field {field!r} must be a non-empty string of at most "
-        f"{MAX_IDENTIFIER_LENGTH} characters, got {got}",
+        f"{what} contains {code_point(char)} at position {found.start()}: {show(value)}; "
+        "identifiers may not hold control, line-separator or bidirectional formatting "
+        "characters",
         field=field,
     )
 
 
-def read_amount(obj: dict[str, Any], field: str) -> int:
-    """A positive amount in minor units, written as a JSON integer (never 5.0, never true).
+def code_point(char: str) -> str:
+    """A character as ``U+XXXX (NAME)``, for messages about invisible characters.
+
+    >>> [code_point(chr(c)) for c in (0x202E, 0x0A, 0x01, 0x9B)]  # doctest: +NORMALIZE_WHITESPACE
+    ['U+202E (RIGHT-TO-LEFT OVERRIDE)', 'U+000A (LINE FEED)', 'U+0001 (C0 CONTROL)',
+     'U+009B (C1 CONTROL)']
+    """
+    name = unicodedata.name(char, None) or _CONTROL_NAMES.get(char)
+    if name is None:
+        name = "C0 CONTROL" if char < "\x20" else "C1 CONTROL"
+    return f"U+{ord(char):04X} ({name})"
+
+
+def read_amount(obj: dict[str, Any], field: str, source: bytes | None = None) -> int:
+    """A positive amount in minor units: a JSON number whose value is an integer in 1..2**63-1.
+
+    JSON Schema's ``integer`` is a mathematical property, not a spelling, so
+    ``18000``, ``18000.0`` and ``1.8e4`` are the same amount. orjson reads the
+    last two as binary floats, which are not exact (``9.223372036854775807e18``
+    would become 2**63), so a float is re-read from ``source``, the record's
+    bytes, with every number as a :class:`~decimal.Decimal`: the amount is then
+    exactly what was written. Without ``source`` the float's own value is used.
+    Booleans are never numbers.
 
     >>> read_amount({"amount": -5}, "amount")
     Traceback (most recent call last):
     ...
     schemas.errors.OutOfRange: field 'amount' must be an integer > 0, got -5
+    >>> read_amount({"amount": 1.8e4}, "amount", b'{"amount": 1.8e4}')
+    18000
     """
     value = obj.get(field)
     if type(value) is int and 0 < value <= MAX_AMOUNT:
         return value  # the usual case first
     value = require(obj, field)
-    if type(value) is not int:
-        # orjson hands back integers outside 64 bits as floats; say what they are.
-        if type(value) is float and abs(value) >= 2**63:
+    if type(value) is float:
+        value, written = _exact_number(value, field, source)
+    else:
+        written = show(value)
+    if type(value) is Decimal:
+        if abs(value) <= MAX_AMOUNT and value == value.to_integral_value():
+            value = int(value)
+        elif abs(value) <= MAX_AMOUNT:
+            raise WrongType(f"field {field!r} must be an integer > 0, got {written}", field=field)
+        else:
             raise OutOfRange(
                 f"field {field!r} must be an integer in 1..{MAX_AMOUNT}, "
-                f"got a number beyond the 64-bit range ({value!r})",
+                f"got a number beyond the 64-bit range ({written})",
                 field=field,
             )
-        raise WrongType(f"field {field!r} must be an integer > 0, got {show(value)}", field=field)
+    if type(value) is not int:
+        raise WrongType(f"field {field!r} must be an integer > 0, got {written}", field=field)
     if value <= 0:
-        raise OutOfRange(f"field {field!r} must be an integer > 0, got {value}", field=field)
-    raise OutOfRange(
-        f"field {field!r} must be an integer <= {MAX_AMOUNT} (2**63-1), got {value}",
-        field=field,
-    )
+        raise OutOfRange(f"field {field!r} must be an integer > 0, got {written}", field=field)
+    if value > MAX_AMOUNT:
+        raise OutOfRange(
+            f"field {field!r} must be an integer <= {MAX_AMOUNT} (2**63-1), got {written}",
+            field=field,
+        )
+    return value
+
+
+def _exact_number(value: float, field: str, source: bytes | None) -> tuple[Decimal | int, str]:
+    """The number ``field`` holds as written in ``source`` (orjson gave ``value``), and its text.
+
+    Only reached when an amount is not a plain 64-bit integer literal, so the
+    second parse costs nothing on the usual path. The record already parsed as
+    strict JSON, so the standard library reads the same document (a duplicate
+    key is the last one in both).
+    """
+    exact: Any = None
+    if source is not None:
+        try:
+            exact = json.loads(source, parse_float=Decimal).get(field)
+        except (ValueError, RecursionError):  # e.g. an integer of over 4300 digits
+            exact = None
+    if type(exact) is not Decimal and type(exact) is not int:
+        exact = Decimal(value)  # without the text: the float's exact binary value
+    text = str(exact)
+    if len(text) > _SHOW_LIMIT:
+        text = f"{text[:_SHOW_LIMIT]}... (+{len(text) - _SHOW_LIMIT} characters)"
+    return exact, text
 
 
 def read_currency(obj: dict[str, Any], field: str = "currency") -> str:
@@ -264,13 +396,24 @@ def read_timestamp(obj: dict[str, Any], field: str) -> datetime:
         )
     try:
         parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+        utc = parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
     except (ValueError, OverflowError):
-        # Only 0001-01-01 / 9999-12-31 with an offset pushing past the range get here.
-        raise BadTimestamp(
-            f"field {field!r} falls outside years 1..9999 once converted to UTC: {show(value)}",
-            field=field,
-        ) from None
+        pass  # 0001-01-01 / 9999-12-31 with an offset past Python's range: off the calendar
+    else:
+        # Both the written date (what the schema's pattern sees) and the UTC instant
+        # (what the domain computes with) must be on the supported calendar. An
+        # instant a day inside the bounds has its written date inside too (offsets
+        # are under 24 hours), so only the edge days need the second look.
+        if _DAY_AFTER_EARLIEST <= utc <= _DAY_BEFORE_LATEST or (
+            EARLIEST <= utc <= LATEST and _EARLIEST_YEAR <= parsed.year <= _LATEST_YEAR
+        ):
+            return utc
+    raise BadTimestamp(
+        f"field {field!r} is outside the supported calendar: {show(value)} (its date must be "
+        f"within {EARLIEST_DATE.isoformat()}..{LATEST_DATE.isoformat()} and its instant within "
+        f"{_EARLIEST_TEXT}..{_LATEST_TEXT})",
+        field=field,
+    )
 
 
 def read_date(obj: dict[str, Any], field: str) -> date:
@@ -291,7 +434,14 @@ def read_date(obj: dict[str, Any], field: str) -> date:
             f"field {field!r} is not a real calendar date in YYYY-MM-DD form: {show(value)}",
             field=field,
         )
-    return date.fromisoformat(value)
+    day = date.fromisoformat(value)
+    if EARLIEST_DATE <= day <= LATEST_DATE:
+        return day
+    raise BadDate(
+        f"field {field!r} is {show(value)}, outside the supported calendar "
+        f"{EARLIEST_DATE.isoformat()}..{LATEST_DATE.isoformat()}",
+        field=field,
+    )
 
 
 def format_timestamp(at: datetime) -> str:

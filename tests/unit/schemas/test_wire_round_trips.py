@@ -15,6 +15,7 @@ from domain.errors import CurrencyMismatch
 from domain.events import MissedPayment, Payment, TierChange
 from schemas.codec import (
     DEFAULT_CE_SOURCE,
+    MAX_KEY_BYTES,
     TIER_CHANGE_CE_TYPE,
     decode_missed_payment,
     decode_payment,
@@ -25,7 +26,7 @@ from schemas.codec import (
     encode_tier_change,
     tier_change_headers,
 )
-from schemas.dead_letters import decode_dead_letter
+from schemas.dead_letters import MIN_DEAD_LETTER_BYTES, dead_letter_key, decode_dead_letter
 from schemas.errors import InvalidRecord, KeyMismatch, OutOfRange, UnsupportedVersion
 
 AT = datetime(2024, 2, 15, 6, 0, 0, 123456, tzinfo=UTC)
@@ -279,6 +280,7 @@ class TestDeadLetters:
             "offset": 1042,
             "key": "b2",
             "key_base64": "YjI=",
+            "key_truncated": False,
             "error_code": "key_mismatch",
             "error": "record key 'b2' does not match borrower_id 'b1'",
             "payload": orjson.dumps(VALID_PAYMENT).decode(),
@@ -313,6 +315,41 @@ class TestDeadLetters:
             True,
         )
         assert letter.original_value() == value[:1000]
+
+    def test_a_key_longer_than_the_key_limit_is_cut_in_the_record_and_as_its_own_key(self):
+        key = "é".encode() * 600  # 1200 bytes; the cut at 1024 falls between characters
+        record, letter = self._letter(key=key)
+        assert (record["key"], record["key_truncated"]) == (None, True)
+        assert letter.original_key() == key[:MAX_KEY_BYTES] == dead_letter_key(key)
+        assert letter.key_truncated
+
+    def test_a_key_at_the_limit_is_kept_whole(self):
+        key = b"k" * MAX_KEY_BYTES
+        record, _ = self._letter(key=key)
+        assert (record["key"], record["key_truncated"]) == (key.decode(), False)
+        assert dead_letter_key(key) == key
+
+    def test_a_dead_letter_written_before_key_truncated_existed_reads_as_not_truncated(self):
+        record, _ = self._letter()
+        del record["key_truncated"]
+        assert schema_accepts("dead-letters", record)
+        assert decode_dead_letter(orjson.dumps(record)).key_truncated is False
+
+    def test_the_reported_crash_a_310_kb_key_now_makes_a_publishable_dead_letter(self):
+        """A 310 KB key with a 152-byte value made a ~1 MB dead-letter the producer refused."""
+        key, value = b"b" * 310_000, b"v" * 152
+        with pytest.raises(InvalidRecord) as refused:
+            decode_payment(value, key)
+        refusal = refused.value
+        assert refusal.code == "oversized_key"
+        record, letter = self._letter(key=key, value=value, error=refusal)
+        published = orjson.dumps(record)
+        assert len(published) + len(dead_letter_key(key)) < 4000
+        assert (letter.error_code, letter.original_value()) == ("oversized_key", value)
+
+    def test_a_bound_too_small_for_any_dead_letter_is_a_programming_error(self):
+        with pytest.raises(ValueError, match="max_record_bytes must be at least 32768"):
+            self._letter(max_record_bytes=MIN_DEAD_LETTER_BYTES - 1)
 
     def test_a_domain_error_keeps_its_code(self):
         error = CurrencyMismatch("currency 'USD' differs from the borrower's 'EUR'")

@@ -5,26 +5,39 @@ the codec. If the two ever disagreed, a record could be valid for a producer
 and dead-lettered here (or the reverse), so hypothesis generates valid and
 broken payloads and checks that both sides give the same verdict.
 
+The schema side reads numbers exactly (``Decimal``), as a validator working on
+mathematical values does, so ``1.8e4`` is the integer 18000 to both and
+``9.223372036854775807e18`` is 2**63-1, not a rounded double.
+
 Documented divergences, kept out of the generators and pinned by tests below:
-an integral float (2500.0) is an "integer" to JSON Schema but refused by the
-codec; a timestamp at the edge of year 1 or 9999 whose offset pushes it out of
-range once converted to UTC; and the size limit and record key, which no
+a timestamp written on the supported calendar's first or last day whose offset
+pushes its UTC instant off it; a number beyond the double range anywhere in a
+record (orjson cannot read it); and the size limits and record key, which no
 schema can express.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wire_support import VALID_MISSED_PAYMENT, VALID_PAYMENT, schema_accepts, validator
+from wire_support import (
+    VALID_MISSED_PAYMENT,
+    VALID_PAYMENT,
+    Number,
+    dumps,
+    parse_exactly,
+    schema_accepts,
+    validator,
+)
 
+from domain.calendar import EARLIEST_DATE, LATEST_DATE
 from domain.events import TierChange
 from schemas import SCHEMA_FILES, load_schema
 from schemas.codec import (
@@ -35,16 +48,17 @@ from schemas.codec import (
 )
 from schemas.dead_letters import decode_dead_letter
 from schemas.errors import InvalidRecord, OutOfRange
-from schemas.fields import CURRENCY_PATTERN, DATE_PATTERN, TIMESTAMP_PATTERN
+from schemas.fields import CURRENCY_PATTERN, DATE_PATTERN, IDENTIFIER_PATTERN, TIMESTAMP_PATTERN
 from schemas.tier_changes import decode_tier_change
 
 AGREEMENT = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- Generators ---------------------------------------------------------------
 
-# Years 1 and 9999 are left out of the valid generator: an offset can push them
-# out of range in UTC, which only the codec notices (see the pinned test).
-_instants = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30))
+# The calendar's first and last days are left out of the valid generator: an
+# offset can push them off it in UTC, which only the codec notices (see the
+# pinned test).
+_instants = st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(9000, 12, 30))
 _offsets = st.one_of(
     st.just("Z"),
     st.builds(
@@ -60,7 +74,12 @@ valid_timestamps = st.builds(
     st.one_of(st.just(""), st.from_regex(r"\.[0-9]{1,9}", fullmatch=True)),
     _offsets,
 )
-valid_dates = st.dates(min_value=datetime(1, 1, 1).date()).map(lambda d: d.isoformat())
+valid_dates = st.dates(min_value=EARLIEST_DATE, max_value=LATEST_DATE).map(date.isoformat)
+# Real calendar days off the supported calendar, which both must refuse.
+_off_calendar_dates = st.one_of(
+    st.dates(max_value=EARLIEST_DATE - timedelta(days=1)),
+    st.dates(min_value=LATEST_DATE + timedelta(days=1)),
+).map(date.isoformat)
 
 # Characters that make near misses interesting: separators, zone letters,
 # digits (ASCII and not), whitespace, case.
@@ -111,6 +130,12 @@ HANDPICKED_TIMESTAMPS = [
     "2024-01-01T10:00:00+24:00",
     "2024-01-01T10:00:00.Z",
     "2024-01-01T10:00:00Z\n",
+    "0001-01-01T00:00:00Z",
+    "1899-12-31T23:59:59Z",
+    "1899-12-31T23:59:59+23:59",
+    "9001-01-01T00:00:00Z",
+    "9001-01-01T00:00:00+23:59",
+    "9999-12-31T23:59:59Z",
 ]
 
 json_scalars = st.one_of(
@@ -128,13 +153,51 @@ json_values = st.recursive(
     max_leaves=6,
 )
 
+# The forbidden characters of an identifier, their neighbours, and other invisible ones.
+_NEAR_FORBIDDEN = "".join(
+    map(chr, [0, 9, 10, 0x1F, 0x20, 0x7E, 0x7F, 0x80, 0x85, 0x9F, 0xA0, 0x200B, 0x200E, 0x200F,
+              0x2027, 0x2028, 0x2029, 0x202A, 0x202E, 0x202F, 0x2065, 0x2066, 0x2069, 0x206A,
+              0xFEFF])
+)  # fmt: skip
 identifiers = st.one_of(
     st.text(min_size=0, max_size=130),
-    st.sampled_from(["", "x" * 128, "x" * 129, "😀" * 128, "😀" * 129]),
+    st.text(st.sampled_from(_NEAR_FORBIDDEN + "ab1-"), min_size=1, max_size=6),
+    st.sampled_from(["", "x" * 128, "x" * 129, "😀" * 128, "😀" * 129, "b\u202e1" * 42]),
 )
+
+
+@st.composite
+def integer_spellings(draw: st.DrawFn, values: st.SearchStrategy[int]) -> Number:
+    """An integer written with a decimal point or an exponent: 18000 as ``1.8e4``,
+    ``18.000E3``, ``18000.0`` or ``1800000e-2``."""
+    value = draw(values)
+    sign = "-" if value < 0 else ""
+    digits = str(abs(value))
+    point = draw(st.integers(1, len(digits)))  # digits before the decimal point
+    fraction = digits[point:] + "0" * draw(st.integers(0, 2))
+    e = draw(st.sampled_from(["e", "E", "e+"]))
+    scientific = f"{sign}{digits[:point]}.{fraction or '0'}{e}{len(digits) - point}"
+    zeros = 0 if value == 0 else draw(st.integers(0, 3))  # no leading zeros in JSON
+    shifted = f"{sign}{digits}{'0' * zeros}e-{zeros}"
+    return Number(draw(st.sampled_from([scientific, f"{sign}{digits}.0", shifted])))
+
+
+def _decimal_literal(value: Decimal) -> Number:
+    return Number(format(value, "f") if value == value.to_integral_value() else str(value))
+
+
+# Numbers that are not integers, or are, just past a range edge, written as decimals.
+_near_integers = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False, places=3).map(_decimal_literal),
+    st.sampled_from(["9.223372036854775807e18", "9.223372036854775808e18", "1.0000000000000001",
+                     "9007199254740993.0", "-0.0", "0e5", "1e-400", "1e300", "2.5e0"]).map(Number),
+)  # fmt: skip
 amounts = st.one_of(
     st.integers(-(2**70), 2**70),
     st.sampled_from([0, 1, -1, 2**63 - 1, 2**63, 2**64 - 1, 2**64, True, False, 0.5, "1"]),
+    integer_spellings(st.integers(-(2**70), 2**70)),
+    integer_spellings(st.sampled_from([1, 2**53, 2**53 + 1, 2**63 - 1, 2**63, 0, -1])),
+    _near_integers,
 )
 valid_currencies = st.from_regex(r"[A-Z]{3}", fullmatch=True)
 currencies = st.one_of(
@@ -148,6 +211,7 @@ timestamps = st.one_of(
 dates = st.one_of(
     valid_dates,
     near_misses(valid_dates),
+    _off_calendar_dates,
     st.sampled_from(
         ["2023-02-29", "1900-02-29", "2000-02-29", "2024-04-31", "20240101", "2024-01-05\n"]
     ),
@@ -210,21 +274,21 @@ def payloads(
 
 
 def _verdicts(decode: Any, topic: str, record: Any) -> tuple[Any, bool]:
-    # The stdlib writes integers beyond 64 bits; the schema sees what a JSON parser reads.
-    value = json.dumps(record, ensure_ascii=False).encode()
+    value = dumps(record)
     borrower_id = record.get("borrower_id") if isinstance(record, dict) else None
     key = borrower_id.encode() if isinstance(borrower_id, str) else b"b1"
     try:
         outcome: Any = decode(value, key)
     except InvalidRecord as exc:
         outcome = exc
-    return outcome, schema_accepts(topic, json.loads(value))
+    return outcome, schema_accepts(topic, parse_exactly(value))
 
 
 def _assert_agreement(decode: Any, topic: str, record: dict[str, Any], touched: set[str]) -> None:
     outcome, schema_ok = _verdicts(decode, topic, record)
     codec_ok = not isinstance(outcome, InvalidRecord)
-    assert codec_ok == schema_ok, (outcome, sorted(validator(topic).iter_errors(record), key=str))
+    errors = sorted(validator(topic).iter_errors(parse_exactly(dumps(record))), key=str)
+    assert codec_ok == schema_ok, (outcome, errors)
     if not codec_ok:
         assert outcome.field in touched, (outcome, touched)
 
@@ -277,29 +341,35 @@ def test_each_field_reader_and_its_schema_agree(*, decode, topic, base, field, k
         decoded = getattr(outcome, field)
         assert decoded == datetime.fromisoformat(value)
         assert decoded.utcoffset() == timedelta(0)
+    elif kind == "amount":  # exactly the number written, however it was spelled
+        assert getattr(outcome, field) == parse_exactly(dumps(value))
 
 
-def test_the_date_pattern_matches_the_calendar_for_every_year():
-    """29 February exists exactly in leap years, 1..9999; 0000 never."""
+def test_the_date_pattern_matches_the_supported_calendar_for_every_year():
+    """29 February exists exactly in leap years; only years 1900..9000 are supported."""
     pattern = re.compile(DATE_PATTERN)
     for year in range(10000):
         leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-        assert bool(pattern.search(f"{year:04d}-02-29")) == (leap and year > 0), year
-        assert bool(pattern.search(f"{year:04d}-12-31")) == (year > 0)
+        supported = EARLIEST_DATE.year <= year <= LATEST_DATE.year
+        assert bool(pattern.search(f"{year:04d}-02-29")) == (leap and supported), year
+        assert bool(pattern.search(f"{year:04d}-01-01")) == supported, year
+        assert bool(pattern.search(f"{year:04d}-12-31")) == supported, year
 
 
 class TestPinnedDivergences:
-    def test_an_integral_float_amount_passes_the_schema_but_not_the_codec(self):
-        record = {**VALID_PAYMENT, "amount": 2500.0}
-        outcome, schema_ok = _verdicts(decode_payment, "payments", record)
-        assert schema_ok  # JSON Schema: 2500.0 is an integer
-        assert outcome.code == "wrong_type"  # the contract: write integers as integers
+    def test_an_offset_pushing_an_edge_day_off_the_calendar_passes_only_the_schema(self):
+        for written in ("1900-01-01T00:30:00+01:00", "9000-12-31T23:30:00-01:00"):
+            outcome, schema_ok = _verdicts(
+                decode_payment, "payments", {**VALID_PAYMENT, "paid_at": written}
+            )
+            assert schema_ok
+            assert outcome.code == "bad_timestamp"
 
-    def test_a_timestamp_pushed_out_of_range_by_its_offset_passes_only_the_schema(self):
-        record = {**VALID_PAYMENT, "paid_at": "0001-01-01T00:00:00+01:00"}
+    def test_a_number_beyond_the_double_range_passes_only_the_schema(self):
+        record = {**VALID_PAYMENT, "extra": Number("1e400")}
         outcome, schema_ok = _verdicts(decode_payment, "payments", record)
-        assert schema_ok
-        assert outcome.code == "bad_timestamp"
+        assert schema_ok  # an unknown field may hold any number
+        assert outcome.code == "not_json"  # orjson reads numbers as doubles at most
 
     def test_without_the_ecma_shim_jsonschema_would_accept_a_trailing_newline(self):
         assert re.search(CURRENCY_PATTERN, "EUR\n")  # Python's '$' semantics
@@ -314,8 +384,14 @@ _fixed_zones = st.builds(
     lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-(24 * 60 - 1), 24 * 60 - 1)
 )
 _aware_instants = st.datetimes(
-    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=_fixed_zones
+    min_value=datetime(1900, 1, 2), max_value=datetime(9000, 12, 30), timezones=_fixed_zones
 )
+# What intake lets through as an identifier, so all a tier change can carry.
+_clean_ids = st.text(
+    st.characters(exclude_categories=("Cc", "Cs")),
+    min_size=1,
+    max_size=128,
+).filter(lambda text: re.search(IDENTIFIER_PATTERN, text) is not None)
 _codes = st.text(min_size=1, max_size=64)
 
 
@@ -325,8 +401,8 @@ def tier_changes(draw: st.DrawFn) -> TierChange:
         st.lists(st.integers(0, 2**63 - 1), min_size=2, max_size=2, unique=True)
     )
     return TierChange(
-        event_id=draw(st.text(min_size=1, max_size=128)),
-        borrower_id=draw(st.text(min_size=1, max_size=128)),
+        event_id=draw(_clean_ids),
+        borrower_id=draw(_clean_ids),
         previous_tier=previous_tier,
         tier=tier,
         tier_name=draw(_codes),
@@ -402,6 +478,7 @@ def test_every_encoded_dead_letter_is_schema_valid_and_keeps_the_bytes(
 OPTIONAL_FIELDS = {
     "payments": {"installment_id"},
     "tier-changes": {"model_version", "risk_factors"},
+    "dead-letters": {"key_truncated"},
 }
 """Fields added within v1, which old producers do not send."""
 
@@ -444,6 +521,7 @@ def test_the_output_examples_decode():
 def test_the_schema_patterns_are_the_codec_patterns():
     """The regular expressions are written once in the codec and copied into every file."""
     expected = {
+        "identifier": IDENTIFIER_PATTERN,
         "timestamp": TIMESTAMP_PATTERN,
         "date": DATE_PATTERN,
         "currency": CURRENCY_PATTERN,

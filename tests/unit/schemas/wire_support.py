@@ -7,9 +7,12 @@ plain module from the test directory.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from functools import cache
+from itertools import count
 from typing import Any
 
 import jsonschema
@@ -55,7 +58,19 @@ def _ecma_pattern(
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_EcmaValidator = jsonschema.validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+def _is_integer(checker: Any, instance: Any) -> bool:
+    """``integer`` on mathematical values: a number read exactly (a Decimal) counts when it is
+    integral, as JSON Schema 2020-12 says, whatever its spelling (2500.0, 2.5e3)."""
+    if isinstance(instance, Decimal):
+        return instance == instance.to_integral_value()
+    return Draft202012Validator.TYPE_CHECKER.is_type(instance, "integer")
+
+
+_EcmaValidator = jsonschema.validators.extend(
+    Draft202012Validator,
+    {"pattern": _ecma_pattern},
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
 
 
 @cache
@@ -68,3 +83,43 @@ def validator(topic: str) -> Draft202012Validator:
 
 def schema_accepts(topic: str, instance: Any) -> bool:
     return validator(topic).is_valid(instance)
+
+
+def parse_exactly(value: bytes) -> Any:
+    """JSON as a validator working on mathematical values sees it: decimals never rounded."""
+    return json.loads(value, parse_float=Decimal)
+
+
+class Number:
+    """A JSON number literal written exactly as given (``1.8e4``), for records built in tests."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def dumps(record: Any) -> bytes:
+    """JSON text of ``record`` with every :class:`Number` spelled as written.
+
+    The stdlib also writes integers beyond 64 bits, which orjson refuses to.
+    """
+    literals: dict[str, str] = {}
+    tokens = count()
+
+    def placeholder(value: Any) -> Any:
+        if isinstance(value, Number):
+            token = f"@number{next(tokens)}@"
+            literals[f'"{token}"'] = value.text
+            return token
+        if isinstance(value, dict):
+            return {k: placeholder(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [placeholder(v) for v in value]
+        return value
+
+    text = json.dumps(placeholder(record), ensure_ascii=False)
+    for token, literal in literals.items():
+        text = text.replace(token, literal)
+    return text.encode()
