@@ -37,6 +37,7 @@ import orjson
 import structlog
 from prometheus_client import Counter, Gauge
 
+from domain import reasons
 from domain.borrower import Assessor, BorrowerState
 from domain.errors import DomainError
 from domain.events import InputEvent, TierChange
@@ -451,7 +452,6 @@ class TieringProcessor:
         for borrower_id in due:
             borrower = self._borrower(borrower_id)
             changes = borrower.state.advance_to(now, self.policy)
-            self.metrics.aging_steps.inc(len(changes))
             self._publish(changes)
             self.cache.put(borrower_id, borrower, partition=partition)
             part.schedule.set(borrower_id, _posix(borrower.state.next_boundary(self.policy)))
@@ -494,6 +494,8 @@ class TieringProcessor:
                 counter = self.metrics.tier_changes.labels(change.direction, str(change.tier))
                 self._published[(change.direction, change.tier)] = counter
             counter.inc()
+            if change.reasons[0] == reasons.AGING:  # also aging inside apply, up to an input
+                self.metrics.aging_steps.inc()
 
     def _dead_letter(self, record: InputRecord, error: Exception) -> None:
         code = getattr(error, "code", "internal_error")
