@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from domain.errors import PolicyError
 from streams.broker import BrokerError, EmbeddedBroker
 from streams.preflight import PreflightError, ensure_topics
-from streams.settings import Settings, SettingsError, describe
+from streams.settings import Settings, SettingsError, describe, prepare_data_dir
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +89,8 @@ def _broker(host: str, port: int) -> int:
 
 
 def run_worker(settings: Settings) -> int:
-    """Check the topics, then run the Faust worker until it is stopped."""
+    """Prepare the data directory, check the topics, then run the Faust worker until it is
+    stopped."""
     from faust import Worker
 
     from agents.tiering import install
@@ -98,6 +99,7 @@ def run_worker(settings: Settings) -> int:
     from streams.logs import configure
 
     configure(settings.log_level, settings.log_format)
+    prepare_data_dir(settings)
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(ensure_topics(settings))
