@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from domain.errors import PolicyError
 from streams.broker import BrokerError, EmbeddedBroker
-from streams.preflight import PreflightError, ensure_topics
+from streams.preflight import PreflightError, adopt_input_partitions
 from streams.settings import Settings, SettingsError, describe, prepare_data_dir
 
 
@@ -89,8 +89,8 @@ def _broker(host: str, port: int) -> int:
 
 
 def run_worker(settings: Settings) -> int:
-    """Prepare the data directory, check the topics, then run the Faust worker until it is
-    stopped."""
+    """Prepare the data directory and the topics, then run the Faust worker until it is
+    stopped. The topics come first: the app is sized by the input topics' partitions."""
     from faust import Worker
 
     from agents.tiering import install
@@ -102,7 +102,7 @@ def run_worker(settings: Settings) -> int:
     prepare_data_dir(settings)
     loop = asyncio.new_event_loop()
     try:
-        loop.run_until_complete(ensure_topics(settings))
+        settings = loop.run_until_complete(adopt_input_partitions(settings))
     finally:
         loop.close()
     asyncio.set_event_loop(asyncio.new_event_loop())

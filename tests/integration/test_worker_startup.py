@@ -12,16 +12,18 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from domain.events import MissedPayment
-from schemas.codec import encode_missed_payment
+from schemas.codec import decode_tier_change, encode_missed_payment
 from streams.broker import EmbeddedBroker, free_port
-from tests.integration.harness import WorkerProcess, status
+from tests.integration.harness import WorkerProcess, consume, status
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -104,3 +106,68 @@ class TestStartsFromAnyDirectory:
         assert view["policy"] == {"name": "risk-adjusted", "version": "1"}
         assert list(cwd.iterdir()) == [], "nothing written into the working directory"
         assert (state / "arrears").is_dir()
+
+
+class TestAdoptsTheInputPartitionCount:
+    async def test_inputs_with_3_partitions_are_processed_on_all_3_despite_8_configured(
+        self, broker: EmbeddedBroker, start_worker: Callable[..., WorkerProcess]
+    ) -> None:
+        await create_topics(broker.bootstrap, {"payments": 3, "missed-payments": 3})
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+        await producer.start()
+        borrowers = {p: f"B{p}" for p in range(3)}
+        try:
+            for partition, borrower in borrowers.items():
+                await producer.send_and_wait(
+                    "missed-payments",
+                    missed_payment(borrower),
+                    key=borrower.encode(),
+                    partition=partition,
+                )
+        finally:
+            await producer.stop()
+
+        worker = start_worker(ARREARS_PARTITIONS="8", ARREARS_APP_ID="adopting")
+        await served_status(worker)  # before reading: a read would auto-create tier-changes
+        changes = await consume(broker.bootstrap, "tier-changes", until=3, timeout_s=120)
+        view = await served_status(worker)
+
+        assert sorted(decode_tier_change(r.value).borrower_id for r in changes) == [
+            "B0",
+            "B1",
+            "B2",
+        ]
+        partitions = view["partitions"]
+        assert isinstance(partitions, dict)
+        assert {p: v["last_offsets"] for p, v in partitions.items()} == {
+            str(p): {"missed-payments": 0} for p in borrowers
+        }
+        changelogs = ["adopting-borrowers-changelog", "tier-changes", "dead-letters"]
+        assert await partition_counts(broker.bootstrap, changelogs) == dict.fromkeys(changelogs, 3)
+        assert "ARREARS_PARTITIONS=8 is ignored" in worker.log()
+
+    async def test_without_inputs_it_creates_them_with_the_configured_count(
+        self, broker: EmbeddedBroker, start_worker: Callable[..., WorkerProcess]
+    ) -> None:
+        worker = start_worker(ARREARS_PARTITIONS="5")
+        await served_status(worker)
+
+        names = ["payments", "missed-payments", "tier-changes", "dead-letters"]
+        assert await partition_counts(broker.bootstrap, names) == dict.fromkeys(names, 5)
+        assert "is ignored" not in worker.log()
+
+    async def test_a_changelog_partitioned_unlike_the_inputs_stops_the_worker(
+        self, broker: EmbeddedBroker, start_worker: Callable[..., WorkerProcess]
+    ) -> None:
+        await create_topics(
+            broker.bootstrap,
+            {"payments": 3, "missed-payments": 3, "old-borrowers-changelog": 8},
+        )
+        worker = start_worker(ARREARS_APP_ID="old")
+        assert worker.process is not None
+        code = await asyncio.to_thread(worker.process.wait, 60)
+
+        assert code == 2
+        assert "old-borrowers-changelog has 8 partitions but the input topics have 3" in (
+            worker.log()
+        )
