@@ -77,14 +77,16 @@ class Settings:
     (newest event time seen on the partition), so replays of history run at full
     speed and give the same tier changes as live."""
     app_id: str = "arrears-tiering"
-    """Consumer group and table-name prefix; one per deployment."""
+    """Consumer group and table-name prefix; one per deployment (up to 227 of
+    ``[a-zA-Z0-9._-]``: it begins the changelog topics' names)."""
     partitions: int = 8
-    """Partitions used when the service creates its topics (inputs must be co-partitioned)."""
+    """Partitions of the input topics if the worker creates them. When they exist, their
+    count sizes every topic the worker creates instead (a warning says so)."""
     replication_factor: int = 1
     """Replication factor of topics the service creates (3 in production)."""
     topic_prefix: str = ""
     """Prepended to every topic name (``payments``, ``missed-payments``,
-    ``tier-changes``, ``dead-letters``)."""
+    ``tier-changes``, ``dead-letters``); up to 234 of ``[a-zA-Z0-9._-]``."""
     max_idle_ms: int = 200
     """How long a partition waits for an input topic that has nothing buffered,
     even one fully read (its producer may be a little behind), before releasing
@@ -122,7 +124,8 @@ class Settings:
     web_host: str = "127.0.0.1"
     """Interface the status view binds to."""
     ce_source: str = "urn:arrears:tiering"
-    """CloudEvents ``ce_source`` of published tier changes."""
+    """CloudEvents ``ce_source`` of published tier changes: a non-empty URI-reference
+    (RFC 3986)."""
     session_timeout_s: float = 10.0
     """Consumer-group session timeout; lower joins faster, higher tolerates pauses."""
     heartbeat_interval_s: float = DEFAULT_HEARTBEAT_INTERVAL_S
