@@ -15,6 +15,7 @@ import itertools
 import math
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -42,7 +43,8 @@ MAX_INT16, MAX_INT32 = 2**15 - 1, 2**31 - 1
 
 
 def default_data_dir(environ: Mapping[str, str] | None = None) -> str:
-    """``$XDG_STATE_HOME/arrears``, else ``~/.local/state/arrears``.
+    """``$XDG_STATE_HOME/arrears``, else ``~/.local/state/arrears``; without a home directory
+    (a container's arbitrary user) the temporary directory's ``arrears``.
 
     A state directory (XDG Base Directory spec: data that persists between
     restarts), not one relative to the working directory: a worker restarted
@@ -56,7 +58,10 @@ def default_data_dir(environ: Mapping[str, str] | None = None) -> str:
     base = env.get("XDG_STATE_HOME", "").strip()
     # The spec ignores a relative XDG_STATE_HOME.
     if not base or not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".local", "state")
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):  # no home directory: "~" comes back unexpanded
+            return os.path.join(tempfile.gettempdir(), "arrears")
+        base = os.path.join(home, ".local", "state")
     return os.path.join(base, "arrears")
 
 
@@ -170,9 +175,12 @@ class Settings:
             (self.max_record_bytes >= 256, "max_record_bytes", "must be at least 256"),
             (self.store in STORES, "store", f"must be {' or '.join(STORES)}"),
             (
-                self.data_dir.strip() != "" and not {"{", "}"} & set(self.data_dir),
+                self.data_dir.strip() != ""
+                and not self.data_dir.startswith("~")
+                and not {"{", "}"} & set(self.data_dir),
                 "data_dir",
-                "must be a directory path (without '{' or '}', which Faust would expand)",
+                "must be a directory path, without '~' or '{}' (nothing expands the first, "
+                "Faust would the second)",
             ),
             (0 < self.web_port < 65536, "web_port", "must be a TCP port (1 to 65535)"),
             (_is_host(self.web_host), "web_host", "must be a host name or an IP address"),
@@ -272,7 +280,7 @@ def _convert(name: str, raw: str, kind: type) -> object:
 def prepare_data_dir(settings: Settings) -> Path:
     """Create the data directory with its parents; a start-up step, not a check, because it
     touches the disk. Fails naming ``ARREARS_DATA_DIR`` when it cannot be created."""
-    path = Path(settings.data_dir).expanduser()
+    path = Path(settings.data_dir)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:

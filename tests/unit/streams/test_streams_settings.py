@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import fields
 from pathlib import Path
 
@@ -143,6 +144,7 @@ INVALID = [
     ("ARREARS_STORE", "memory://elsewhere"),
     ("ARREARS_DATA_DIR", ""),
     ("ARREARS_DATA_DIR", "/srv/{conf.id}"),
+    ("ARREARS_DATA_DIR", "~/arrears"),
     ("ARREARS_WEB_HOST", ""),
     ("ARREARS_WEB_HOST", "no_underscores"),
     ("ARREARS_WEB_HOST", "-leading-hyphen"),
@@ -228,6 +230,12 @@ class TestDataDirectory:
 
     def test_the_default_is_absolute(self) -> None:
         assert os.path.isabs(Settings().data_dir)
+
+    def test_without_a_home_directory_the_default_is_in_the_temporary_directory(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(os.path, "expanduser", lambda path: path)
+        assert default_data_dir({}) == os.path.join(tempfile.gettempdir(), "arrears")
 
     def test_start_up_creates_it_with_its_parents(self, tmp_path: Path) -> None:
         wanted = tmp_path / "a" / "b" / "arrears"
