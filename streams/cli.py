@@ -17,7 +17,13 @@ from collections.abc import Sequence
 from domain.errors import PolicyError
 from streams.broker import BrokerError, EmbeddedBroker
 from streams.preflight import PreflightError, adopt_input_partitions
-from streams.settings import Settings, SettingsError, describe, prepare_data_dir
+from streams.settings import (
+    Settings,
+    SettingsError,
+    check_web_address,
+    describe,
+    prepare_data_dir,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,8 +95,9 @@ def _broker(host: str, port: int) -> int:
 
 
 def run_worker(settings: Settings) -> int:
-    """Prepare the data directory and the topics, then run the Faust worker until it is
-    stopped. The topics come first: the app is sized by the input topics' partitions."""
+    """Prepare the data directory, the status view's address and the topics, then run the
+    Faust worker until it is stopped. The topics come first: the app is sized by the input
+    topics' partitions."""
     from faust import Worker
 
     from agents.tiering import install
@@ -100,6 +107,7 @@ def run_worker(settings: Settings) -> int:
 
     configure(settings.log_level, settings.log_format)
     prepare_data_dir(settings)
+    check_web_address(settings)
     loop = asyncio.new_event_loop()
     try:
         settings = loop.run_until_complete(adopt_input_partitions(settings))

@@ -15,6 +15,7 @@ import itertools
 import math
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
@@ -290,6 +291,25 @@ def prepare_data_dir(settings: Settings) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise SettingsError(f"{PREFIX}DATA_DIR={settings.data_dir!r} is not writable")
     return path
+
+
+def check_web_address(settings: Settings) -> None:
+    """Bind the status view's address once, now: taken by another process, Faust would
+    find out only after joining the group, and end in a traceback."""
+    try:
+        infos = socket.getaddrinfo(
+            settings.web_host.strip("[]"), settings.web_port, type=socket.SOCK_STREAM
+        )
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+            probe.bind(address)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise SettingsError(
+            f"{PREFIX}WEB_PORT={settings.web_port} cannot be bound on "
+            f"{PREFIX}WEB_HOST={settings.web_host!r}: {reason}"
+        ) from None
 
 
 def _positive(value: float) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from dataclasses import fields
 from pathlib import Path
@@ -16,6 +17,7 @@ from streams.settings import (
     PREFIX,
     Settings,
     SettingsError,
+    check_web_address,
     default_data_dir,
     describe,
     prepare_data_dir,
@@ -248,6 +250,32 @@ class TestDataDirectory:
         (tmp_path / "file").write_text("")
         with pytest.raises(SettingsError, match=r"^ARREARS_DATA_DIR='.*' cannot be created"):
             prepare_data_dir(Settings(data_dir=str(tmp_path / "file" / "arrears")))
+
+
+class TestWebAddress:
+    def test_a_port_in_use_stops_the_worker_before_it_connects_naming_the_port(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            monkeypatch.setenv("ARREARS_WEB_PORT", str(taken.getsockname()[1]))
+            monkeypatch.setenv("ARREARS_DATA_DIR", str(tmp_path / "data"))
+            monkeypatch.setenv("ARREARS_BROKER_URL", "kafka://127.0.0.1:1")  # never reached
+            # The worker's logging set-up is process-wide; this test process keeps its own.
+            monkeypatch.setattr("streams.logs.configure", lambda *_: None)
+
+            assert main(["worker"]) == 2
+
+        err = capsys.readouterr().err
+        assert err.startswith("arrears: ARREARS_WEB_PORT=")
+        assert "ARREARS_WEB_HOST='127.0.0.1'" in err
+
+    def test_a_free_port_passes(self) -> None:
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        check_web_address(Settings(web_port=port))
 
 
 class TestWorkerCommand:
