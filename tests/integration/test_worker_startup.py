@@ -89,8 +89,8 @@ class TestStartsFromAnyDirectory:
         log = tmp_path / "worker.log"
         with log.open("ab") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker"],
-                env=env | {"PYTHONPATH": str(Path(__file__).parents[2])},
+                [str(Path(sys.executable).with_name("arrears")), "worker"],  # as installed
+                env=env,
                 cwd=cwd,
                 stdout=out,
                 stderr=subprocess.STDOUT,
