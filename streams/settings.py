@@ -153,7 +153,7 @@ class Settings:
                 f"must be 1 to {MAX_TOPIC_NAME - max(map(len, APP_ID_SUFFIXES))} of "
                 "[a-zA-Z0-9._-]: it names the consumer group and Faust's topics (changelogs)",
             ),
-            (1 <= self.partitions <= MAX_INT32, "partitions", "must be at least 1"),
+            (1 <= self.partitions <= MAX_INT32, "partitions", f"must be 1 to {MAX_INT32}"),
             (
                 1 <= self.replication_factor <= MAX_INT16,
                 "replication_factor",
@@ -273,8 +273,8 @@ def _convert(name: str, raw: str, kind: type) -> object:
                 raise ValueError(raw)
             return value
     except ValueError:
-        kind_name = "finite number" if kind is float else kind.__name__
-        raise SettingsError(f"{PREFIX}{name.upper()}={raw!r} is not a valid {kind_name}") from None
+        what = "a finite number" if kind is float else f"a valid {kind.__name__}"
+        raise SettingsError(f"{PREFIX}{name.upper()}={raw!r} is not {what}") from None
     return raw
 
 
