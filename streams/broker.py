@@ -7,9 +7,14 @@ the demo want and what production must never use.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -25,6 +30,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+PR_SET_PDEATHSIG = 1
+"""``prctl`` option (linux/prctl.h): the signal a process gets when its parent dies."""
+
+
+def killed_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` after which the child is SIGKILLed when this process dies, however
+    it dies (SIGKILL included), so a child in its own session cannot outlive it as an orphan.
+
+    Linux only (``PR_SET_PDEATHSIG``); elsewhere ``None`` (no such guarantee). The
+    signal follows the *thread* that started the child: start it from the main thread.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, not in it
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
 
 
 @dataclass
@@ -43,6 +72,9 @@ class EmbeddedBroker:
     new_session: bool = False
     """Run the broker in its own session, so a terminal's Ctrl-C reaches only the
     parent, which then stops its children in order (the demo does)."""
+    killed_with_parent: bool = False
+    """SIGKILL the broker when the process that started it dies (Linux; see
+    :func:`killed_with_parent`), so a killed demo leaves no broker behind."""
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -70,6 +102,9 @@ class EmbeddedBroker:
             stdout=output,
             stderr=output,
             start_new_session=self.new_session,
+            # No thread runs yet where this is used (the demo's start), and the function
+            # makes one system call, so the fork-with-threads hazard does not apply.
+            preexec_fn=killed_with_parent() if self.killed_with_parent else None,  # noqa: PLW1509
         )
         deadline = time.monotonic() + self.startup_timeout_s
         while not _accepts(self.host, self.port):

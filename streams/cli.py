@@ -16,8 +16,14 @@ from collections.abc import Sequence
 
 from domain.errors import PolicyError
 from streams.broker import BrokerError, EmbeddedBroker
-from streams.preflight import PreflightError, ensure_topics
-from streams.settings import Settings, SettingsError, describe
+from streams.preflight import PreflightError, adopt_input_partitions
+from streams.settings import (
+    Settings,
+    SettingsError,
+    check_web_address,
+    describe,
+    prepare_data_dir,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +95,9 @@ def _broker(host: str, port: int) -> int:
 
 
 def run_worker(settings: Settings) -> int:
-    """Check the topics, then run the Faust worker until it is stopped."""
+    """Prepare the data directory, the status view's address and the topics, then run the
+    Faust worker until it is stopped. The topics come first: the app is sized by the input
+    topics' partitions."""
     from faust import Worker
 
     from agents.tiering import install
@@ -98,9 +106,11 @@ def run_worker(settings: Settings) -> int:
     from streams.logs import configure
 
     configure(settings.log_level, settings.log_format)
+    prepare_data_dir(settings)
+    check_web_address(settings)
     loop = asyncio.new_event_loop()
     try:
-        loop.run_until_complete(ensure_topics(settings))
+        settings = loop.run_until_complete(adopt_input_partitions(settings))
     finally:
         loop.close()
     asyncio.set_event_loop(asyncio.new_event_loop())

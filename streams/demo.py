@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import logging
 import os
 import signal
@@ -24,9 +25,11 @@ import time
 import urllib.request
 import uuid
 from argparse import Namespace
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import TextIO
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -38,7 +41,7 @@ from schemas.codec import decode_tier_change, encode_missed_payment, encode_paym
 from schemas.dead_letters import decode_dead_letter
 from simulator import ConfigError, PortfolioConfig, count_events, simulate
 from streams import demo_view as view
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker, free_port, killed_with_parent
 from streams.demo_view import Screen, Tally
 from streams.preflight import ensure_topics
 from streams.settings import Settings
@@ -46,6 +49,57 @@ from streams.settings import Settings
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 QUIET_BEFORE_DONE_S = 2.0
 WORKER_GRACE_S = 20.0
+
+
+class _Output:
+    """A stream for the demo's consoles on which a hung-up terminal (``EIO``) fails like a
+    closed pipe, so both end in :meth:`DemoConsole.on_broken_pipe`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        with _hang_up_as_broken_pipe():
+            return self._stream.write(text)
+
+    def flush(self) -> None:
+        with _hang_up_as_broken_pipe():
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> object:  # isatty, fileno, encoding, ...
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _hang_up_as_broken_pipe() -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        if error.errno != errno.EIO:
+            raise
+        raise BrokenPipeError(errno.EPIPE, "the terminal hung up") from None
+
+
+class DemoConsole(Console):
+    """A console that goes quiet when its output goes away (``arrears demo | head -1``, a
+    closed terminal) and says so, so that the demo stops its processes and ends normally.
+
+    Rich's own answer to a broken pipe is ``SystemExit`` from wherever the write
+    happened, which would skip the orderly shutdown if it came from its middle.
+    """
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(
+            file=_Output(sys.stderr if stderr else sys.stdout), stderr=stderr, highlight=False
+        )
+        self.output_lost = False
+
+    def on_broken_pipe(self) -> None:
+        self.quiet, self.output_lost = True, True
+        # What is still buffered must not fail again when the interpreter exits.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.file.fileno())
+        os.close(devnull)
 
 
 @dataclass
@@ -59,7 +113,7 @@ class _Demo:
     worker: subprocess.Popen[bytes]
     status_url: str
     workdir: Path
-    console: Console
+    console: DemoConsole
 
 
 async def _publish(demo: _Demo) -> None:
@@ -177,8 +231,8 @@ def _verdict(
     demo: _Demo, stop: asyncio.Event, tasks: list[asyncio.Task[None]], elapsed: float
 ) -> tuple[str, str | None] | None:
     """Why the demo stops now and, if it is a failure, what failed; None to go on."""
-    if stop.is_set():
-        return "stopped on request", None
+    if stop.is_set() or demo.console.output_lost:
+        return ("stopped on request" if stop.is_set() else "output closed"), None
     for name, process in (("worker", demo.worker), ("broker", _broker_process(demo.broker))):
         if process is not None and process.poll() is not None:
             return f"{name} died", f"{name} exited with code {process.returncode}"
@@ -194,7 +248,7 @@ def _verdict(
 
 def run_demo(settings: Settings, args: Namespace) -> int:
     """Run broker, worker, producer and view; always clean up, whatever stops the demo."""
-    console, errors = Console(highlight=False), Console(stderr=True, highlight=False)
+    console, errors = DemoConsole(), DemoConsole(stderr=True)
     try:
         args.seconds = _seconds(args.seconds)
         if args.rate <= 0:
@@ -208,8 +262,9 @@ def run_demo(settings: Settings, args: Namespace) -> int:
     # Kafka client warnings go to a file: on the terminal they would tear the live view.
     logging.basicConfig(filename=workdir / "demo.log", level=logging.WARNING)
     # Its own session keeps the terminal's Ctrl-C away from the broker: it must
-    # outlive the worker, which cannot commit or leave its group without it.
-    broker = EmbeddedBroker(port=free_port(), new_session=True)
+    # outlive the worker, which cannot commit or leave its group without it. Both
+    # children are SIGKILLed by the kernel if the demo dies without stopping them.
+    broker = EmbeddedBroker(port=free_port(), new_session=True, killed_with_parent=True)
     worker = None
     reason, error = "stopped on request", None
     for signum in STOP_SIGNALS:
@@ -223,7 +278,8 @@ def run_demo(settings: Settings, args: Namespace) -> int:
         broker_pid = getattr(_broker_process(broker), "pid", None)
         console.print(
             f"arrears demo: broker {broker.bootstrap} (pid {broker_pid}), "
-            f"worker pid {worker.pid}, logs in {workdir}",
+            f"worker pid {worker.pid} (status http://127.0.0.1:{web_port}/status), "
+            f"logs in {workdir}",
             markup=False,
             soft_wrap=True,
         )
@@ -295,18 +351,19 @@ def _spawn_worker(settings: Settings, web_port: int, workdir: Path) -> subproces
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=killed_with_parent(),  # noqa: PLW1509 (no thread runs yet; one syscall)
         )
 
 
 def _shut_down(
-    worker: subprocess.Popen[bytes] | None, broker: EmbeddedBroker, console: Console
+    worker: subprocess.Popen[bytes] | None, broker: EmbeddedBroker, console: DemoConsole
 ) -> None:
     """Worker first (SIGTERM: it commits and leaves its group, killed if that takes too long),
     broker last. Signals are ignored meanwhile: a second Ctrl-C cannot orphan anything."""
     previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOP_SIGNALS}
     try:
         if worker is not None and worker.poll() is None:
-            with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            with contextlib.suppress(OSError):  # nothing may keep the children from stopping
                 console.print("stopping the worker and the broker...", style="dim")
             worker.send_signal(signal.SIGTERM)
             try:

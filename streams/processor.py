@@ -37,6 +37,7 @@ import orjson
 import structlog
 from prometheus_client import Counter, Gauge
 
+from domain import reasons
 from domain.borrower import Assessor, BorrowerState
 from domain.errors import DomainError
 from domain.events import InputEvent, TierChange
@@ -527,7 +528,6 @@ class TieringProcessor:
                     exc_info=True,
                 )
                 continue
-            self.metrics.aging_steps.inc(len(changes))
             self._publish(changes)
             self.cache.put(borrower_id, borrower, partition=partition)
             part.schedule.set(borrower_id, boundary)
@@ -570,6 +570,8 @@ class TieringProcessor:
                 counter = self.metrics.tier_changes.labels(change.direction, str(change.tier))
                 self._published[(change.direction, change.tier)] = counter
             counter.inc()
+            if change.reasons[0] == reasons.AGING:  # also aging inside apply, up to an input
+                self.metrics.aging_steps.inc()
 
     def _internal_error(self, record: InputRecord, event: InputEvent, error: Exception) -> None:
         """Dead-letter a record whose application raised unexpectedly, and put its borrower
