@@ -22,7 +22,12 @@ from faust.types import TP
 
 from domain.events import TierChange
 from domain.policy import TierPolicy, load_policy
-from schemas.codec import encode_dead_letter, encode_tier_change, tier_change_headers
+from schemas.codec import (
+    dead_letter_key,
+    encode_dead_letter,
+    encode_tier_change,
+    tier_change_headers,
+)
 from streams.faust_app import build_app
 from streams.metrics import Metrics
 from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
@@ -181,7 +186,7 @@ class _TopicOutputs:
             error=error,
             at=datetime.now(UTC),
         )
-        return self._enqueue(self.dead_letters, record.key, value, None)
+        return self._enqueue(self.dead_letters, dead_letter_key(record.key), value, None)
 
     def _enqueue(
         self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None

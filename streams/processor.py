@@ -400,9 +400,8 @@ class TieringProcessor:
             acks, self._acks = self._acks, []
             if futures:
                 await asyncio.gather(*futures)
-            await self.table.save_many(
-                [snapshot for snapshot in snapshots if snapshot[2] in self._partitions]
-            )
+            owned = [snapshot for snapshot in snapshots if snapshot[2] in self._partitions]
+            await self.table.save_many(owned)
             if self.risk is not None:
                 # After the states, so a model never gets ahead of the borrowers it learned from.
                 await self.risk.save([c for c in checkpoints if c[0] in self._partitions])
@@ -411,7 +410,7 @@ class TieringProcessor:
             for partition, ack in acks:
                 if partition in self._partitions:
                     ack()
-            self.metrics.flushed_states.inc(len(snapshots))
+            self.metrics.flushed_states.inc(len(owned))
             self.metrics.flush_seconds.observe(time.perf_counter() - started)
 
     # -- status --------------------------------------------------------------

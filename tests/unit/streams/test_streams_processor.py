@@ -632,6 +632,7 @@ class TestRevoke:
         rig.outputs.confirm()
         await flush
         assert rig.table.saves == [("b1", 0)]
+        assert p.metrics.flushed_states._value.get() == 1  # counts what was saved
 
     async def test_revoking_a_partition_it_does_not_hold_changes_nothing(self) -> None:
         rig = Rig(auto_confirm=True)
