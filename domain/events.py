@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from hashlib import blake2b
 from typing import Literal
+
+from domain.clock import as_utc
 
 Direction = Literal["escalation", "de-escalation"]
 
@@ -55,6 +58,47 @@ class MissedPayment:
 
 
 InputEvent = Payment | MissedPayment
+
+
+def fingerprint(event: InputEvent) -> int:
+    """A signed 64-bit digest of everything an input says besides its ``event_id``.
+
+    Stable across processes, restarts and Python versions (BLAKE2b over the
+    normalised fields, instants in UTC; not the salted built-in ``hash``), so a
+    borrower's state can tell a redelivery of an event from another event
+    reusing its id.
+
+    >>> from datetime import UTC, timedelta, timezone
+    >>> utc = Payment("e1", "b1", "L1", 500, "EUR", datetime(2024, 1, 2, 9, tzinfo=UTC))
+    >>> paris = datetime(2024, 1, 2, 10, tzinfo=timezone(timedelta(hours=1)))
+    >>> fingerprint(utc) == fingerprint(Payment("e9", "b1", "L1", 500, "EUR", paris))
+    True
+    >>> fingerprint(utc) == fingerprint(Payment("e1", "b1", "L1", 501, "EUR", paris))
+    False
+    """
+    if isinstance(event, Payment):
+        fields: tuple[object, ...] = (
+            "payment",
+            event.borrower_id,
+            event.loan_id,
+            event.amount,
+            event.currency,
+            as_utc(event.paid_at).isoformat(),
+            event.installment_id,
+        )
+    else:
+        fields = (
+            "missed",
+            event.borrower_id,
+            event.loan_id,
+            event.installment_id,
+            event.due_date.isoformat(),
+            event.amount_due,
+            event.currency,
+            as_utc(event.observed_at).isoformat(),
+        )
+    text = repr(fields).encode("utf-8", "surrogatepass")  # repr: unambiguous field borders
+    return int.from_bytes(blake2b(text, digest_size=8).digest(), "big", signed=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,8 +44,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from domain.clock import as_utc, utc_midnight
-from domain.errors import ConflictingInstallment
-from domain.events import MissedPayment, Payment
+from domain.errors import AmountOverflow, BorrowerLimitExceeded, ConflictingInstallment
+from domain.events import InputEvent, MissedPayment, Payment
+from domain.limits import DEFAULT_LIMITS, MAX_AMOUNT, BorrowerLimits
 from domain.memory import keep_newest
 
 CLEARED_MEMORY = 120
@@ -149,6 +150,7 @@ class Ledger:
     # only when an input touches unpaid installments.
     _oldest: date | None = field(default=None, init=False, repr=False, compare=False)
     _overdue: int = field(default=0, init=False, repr=False, compare=False)
+    _open: int = field(default=0, init=False, repr=False, compare=False)
     _summary_known: bool = field(default=False, init=False, repr=False, compare=False)
 
     def is_known(self, event: MissedPayment) -> bool:
@@ -169,6 +171,62 @@ class Ledger:
                 f"due {event.due_date.isoformat()} for {event.amount_due}"
             )
         return True
+
+    def check(self, event: InputEvent, limits: BorrowerLimits = DEFAULT_LIMITS) -> None:
+        """Raise if recording ``event`` would break a bound; never changes the ledger.
+
+        Refused: a new loan beyond ``limits.max_loans``; a missed installment that
+        would stay unpaid beyond ``limits.max_open_installments``; an installment
+        recorded with other values (:class:`ConflictingInstallment`); and any sum
+        kept or published (a loan's credit, money paid on time against an
+        installment, the overdue amount) that would end above :data:`MAX_AMOUNT`
+        (a sum a state written by an earlier version already holds above it may
+        only go down).
+        """
+        loan = self.loans.get(event.loan_id)
+        if loan is None:
+            if len(self.loans) >= limits.max_loans:
+                raise BorrowerLimitExceeded(
+                    f"event {event.event_id} would add loan {event.loan_id} to borrower "
+                    f"{event.borrower_id}, who has the most loans allowed "
+                    f"(max_loans = {limits.max_loans})"
+                )
+            loan = LoanLedger()
+        if isinstance(event, Payment):
+            self._check_payment(loan, event)
+        elif not self.is_known(event):
+            self._check_missed(loan, event, limits)
+
+    def _check_payment(self, loan: LoanLedger, event: Payment) -> None:
+        named = event.installment_id
+        if named is not None and loan.known(named) is None:
+            held = loan.settled.get(named, 0)
+            what = f"the money paid on time against installment {named} of loan {event.loan_id}"
+            _bounded(event.event_id, what, held, held + event.amount)
+            return
+        arrears = sum(item.remaining for item in loan.unpaid)
+        excess = max(0, event.amount - arrears)
+        _bounded(
+            event.event_id, f"the credit of loan {event.loan_id}", loan.credit, loan.credit + excess
+        )
+
+    def _check_missed(self, loan: LoanLedger, event: MissedPayment, limits: BorrowerLimits) -> None:
+        amount = event.amount_due
+        _bounded(event.event_id, f"installment {event.installment_id}'s amount due", 0, amount)
+        pool = loan.credit + loan.settled.get(event.installment_id, 0)  # see LoanLedger.add
+        used = min(pool, amount)
+        _bounded(event.event_id, f"the credit of loan {event.loan_id}", loan.credit, pool - used)
+        unpaid = amount - used
+        if not unpaid:
+            return
+        overdue = self.overdue_amount
+        _bounded(event.event_id, "the borrower's overdue amount", overdue, overdue + unpaid)
+        if self.open_installments >= limits.max_open_installments:
+            raise BorrowerLimitExceeded(
+                f"event {event.event_id} would leave installment {event.installment_id} of loan "
+                f"{event.loan_id} unpaid, but borrower {event.borrower_id} has the most open "
+                f"installments allowed (max_open_installments = {limits.max_open_installments})"
+            )
 
     def record_missed(self, event: MissedPayment) -> None:
         """Add a missed installment; a re-report with the same values changes nothing."""
@@ -222,7 +280,15 @@ class Ledger:
             default=None,
         )
         self._overdue = sum(item.remaining for loan in self.loans.values() for item in loan.unpaid)
+        self._open = sum(len(loan.unpaid) for loan in self.loans.values())
         self._summary_known = True
+
+    @property
+    def open_installments(self) -> int:
+        """Missed installments not yet fully paid, over all loans."""
+        if not self._summary_known:
+            self._summarise()
+        return self._open
 
     @property
     def credit(self) -> int:
@@ -269,4 +335,13 @@ class Ledger:
                 )
                 for loan_id, loan in data.items()
             }
+        )
+
+
+def _bounded(event_id: str, what: str, before: int, after: int) -> None:
+    """Refuse an input that would take a sum above :data:`MAX_AMOUNT` (or further above)."""
+    if after > MAX_AMOUNT and after > before:
+        raise AmountOverflow(
+            f"event {event_id} would make {what} {after}, beyond the limit of "
+            f"{MAX_AMOUNT} (2^63-1) minor units"
         )
