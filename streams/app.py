@@ -21,6 +21,7 @@ from aiokafka.structs import RecordMetadata
 from faust.types import TP
 
 from domain.events import TierChange
+from domain.limits import BorrowerLimits
 from domain.policy import TierPolicy, load_policy
 from schemas.codec import encode_dead_letter, encode_tier_change, tier_change_headers
 from streams.faust_app import build_app
@@ -306,6 +307,7 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
         max_record_bytes=settings.max_record_bytes,
         metrics=metrics,
         risk=risk,
+        limits=BorrowerLimits(settings.max_loans_per_borrower, settings.max_open_installments),
     )
     table.processor = processor
     return Runtime(

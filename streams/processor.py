@@ -40,6 +40,7 @@ from prometheus_client import Counter, Gauge
 from domain.borrower import Assessor, BorrowerState
 from domain.errors import DomainError
 from domain.events import InputEvent, TierChange
+from domain.limits import DEFAULT_LIMITS, BorrowerLimits
 from domain.policy import TierPolicy
 from schemas.codec import INPUT_DECODERS
 from schemas.errors import InvalidRecord
@@ -190,6 +191,7 @@ class TieringProcessor:
     wall_clock: Callable[[], float] = time.time
     risk: RiskScoring | None = None
     """Risk scoring, present exactly when the policy has ``[risk]`` rules."""
+    limits: BorrowerLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
         if (self.risk is None) != (self.policy.risk is None):
@@ -426,7 +428,8 @@ class TieringProcessor:
         borrower = self._borrower(event.borrower_id)
         state = borrower.state
         try:
-            applied = state.apply(event, self.policy, self._assessor(borrower, record.partition))
+            assess = self._assessor(borrower, record.partition)
+            applied = state.apply(event, self.policy, assess, self.limits)
         except DomainError as error:
             self._dead_letter(record, error)
             return

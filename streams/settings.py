@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from domain.limits import DEFAULT_LIMITS
+
 PREFIX = "ARREARS_"
 
 Clock = Literal["wall", "event"]
@@ -94,6 +96,13 @@ class Settings:
     """``debug``, ``info``, ``warning`` or ``error``."""
     log_format: Literal["console", "json"] = "console"
     """``json`` for log shippers, ``console`` for people."""
+    max_loans_per_borrower: int = DEFAULT_LIMITS.max_loans
+    """Loans one borrower may have (every loan ever seen counts); an input adding
+    another goes to ``dead-letters`` (``borrower_limit``). Bounds the state and
+    the cost per input."""
+    max_open_installments: int = DEFAULT_LIMITS.max_open_installments
+    """Unpaid missed installments one borrower may have over all loans; a missed
+    installment beyond goes to ``dead-letters`` (``borrower_limit``)."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -125,6 +134,8 @@ class Settings:
             ),
             (self.log_format in ("console", "json"), "log_format", "must be console or json"),
             (self.broker_url.startswith("kafka://"), "broker_url", "must start with kafka://"),
+            (self.max_loans_per_borrower >= 1, "max_loans_per_borrower", "must be at least 1"),
+            (self.max_open_installments >= 1, "max_open_installments", "must be at least 1"),
         ]
         for ok, name, why in checks:
             if not ok:

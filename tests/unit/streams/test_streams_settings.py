@@ -44,6 +44,8 @@ class TestReadingValues:
             ("ARREARS_TOPIC_PREFIX", "prod.", "topic_prefix", "prod."),
             ("ARREARS_STORE", "rocksdb://", "store", "rocksdb://"),
             ("ARREARS_LOG_FORMAT", "json", "log_format", "json"),
+            ("ARREARS_MAX_LOANS_PER_BORROWER", "5", "max_loans_per_borrower", 5),
+            ("ARREARS_MAX_OPEN_INSTALLMENTS", "50", "max_open_installments", 50),
         ],
     )
     def test_each_variable_sets_its_field_with_the_field_type(
@@ -88,6 +90,10 @@ INVALID = [
     ("ARREARS_LOG_LEVEL", "verbose"),
     ("ARREARS_LOG_FORMAT", "xml"),
     ("ARREARS_BROKER_URL", "localhost:9092"),
+    ("ARREARS_MAX_LOANS_PER_BORROWER", "0"),
+    ("ARREARS_MAX_LOANS_PER_BORROWER", "many"),
+    ("ARREARS_MAX_OPEN_INSTALLMENTS", "0"),
+    ("ARREARS_MAX_OPEN_INSTALLMENTS", "-1"),
 ]
 
 
