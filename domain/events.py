@@ -8,7 +8,7 @@ UTC; amounts are integers in minor currency units.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from hashlib import blake2b
 from typing import Literal
 
@@ -64,9 +64,11 @@ def fingerprint(event: InputEvent) -> int:
     """A signed 64-bit digest of everything an input says besides its ``event_id``.
 
     Stable across processes, restarts and Python versions (BLAKE2b over the
-    normalised fields, instants in UTC; not the salted built-in ``hash``), so a
+    normalised fields, instants as microseconds since the epoch, so the same
+    instant in any time zone is the same; not the salted built-in ``hash``), so a
     borrower's state can tell a redelivery of an event from another event
-    reusing its id.
+    reusing its id. Fixed forever, like :data:`domain.timeline.NAMESPACE`: another
+    normalisation would make every remembered event conflict with its redelivery.
 
     >>> from datetime import UTC, timedelta, timezone
     >>> utc = Payment("e1", "b1", "L1", 500, "EUR", datetime(2024, 1, 2, 9, tzinfo=UTC))
@@ -83,7 +85,7 @@ def fingerprint(event: InputEvent) -> int:
             event.loan_id,
             event.amount,
             event.currency,
-            as_utc(event.paid_at).isoformat(),
+            (as_utc(event.paid_at) - _EPOCH) // _MICROSECOND,
             event.installment_id,
         )
     else:
@@ -92,13 +94,17 @@ def fingerprint(event: InputEvent) -> int:
             event.borrower_id,
             event.loan_id,
             event.installment_id,
-            event.due_date.isoformat(),
+            event.due_date.toordinal(),
             event.amount_due,
             event.currency,
-            as_utc(event.observed_at).isoformat(),
+            (as_utc(event.observed_at) - _EPOCH) // _MICROSECOND,
         )
     text = repr(fields).encode("utf-8", "surrogatepass")  # repr: unambiguous field borders
     return int.from_bytes(blake2b(text, digest_size=8).digest(), "big", signed=True)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import pytest
 
 from domain.borrower import Applied, BorrowerState
 from domain.errors import AmountOverflow, BorrowerLimitExceeded, ConflictingEvent, DomainError
-from domain.events import InputEvent
+from domain.events import InputEvent, fingerprint
 from domain.limits import MAX_AMOUNT, BorrowerLimits
 from tests.builders import POLICY, instant, missed, paid
 
@@ -260,6 +260,13 @@ class TestReusedEventIds:
         state = borrower(FIRST_PAYMENT)
         new_york = FIRST_PAYMENT.paid_at.astimezone(timezone(timedelta(hours=-5)))
         assert state.apply(replace(FIRST_PAYMENT, paid_at=new_york), POLICY).duplicate is True
+
+    def test_fingerprints_are_fixed_values_not_per_process_hashes(self) -> None:
+        """Pinned: another process, restart or version must fingerprint an event alike."""
+        assert (fingerprint(FIRST_PAYMENT), fingerprint(FIRST_MISS)) == (
+            8361931480955148797,
+            -7106846209199957891,
+        )
 
     def test_fingerprints_survive_storing_and_reloading(self) -> None:
         stored = orjson.loads(orjson.dumps(borrower(FIRST_PAYMENT).to_dict()))
