@@ -90,6 +90,12 @@ class LoanLedger:
     """Oldest first (see :func:`domain.memory.keep_newest`)."""
     settled: dict[str, int] = field(default_factory=dict)
     """Money paid on time against installments never reported missed, by installment."""
+    arrears: int = field(default=0, init=False, compare=False)
+    """Sum still unpaid of ``unpaid``, kept as they change: the borrower's overdue
+    amount is summed per loan, not per installment, on every input."""
+
+    def __post_init__(self) -> None:
+        self.arrears = sum(item.remaining for item in self.unpaid)
 
     def known(self, installment_id: str) -> tuple[date, int] | None:
         """The recorded ``(due_date, amount_due)`` of an installment, if remembered."""
@@ -107,6 +113,7 @@ class LoanLedger:
         installment.remaining -= used
         if installment.remaining:
             bisect.insort(self.unpaid, installment, key=Installment.sort_key)
+            self.arrears += installment.remaining
         else:
             self._clear(installment)
 
@@ -122,6 +129,7 @@ class LoanLedger:
         if named is not None:
             used = min(amount, named.remaining)
             named.remaining -= used
+            self.arrears -= used
             amount -= used
             if not named.remaining:
                 self.unpaid.remove(named)
@@ -130,6 +138,7 @@ class LoanLedger:
             oldest = self.unpaid[0]
             used = min(amount, oldest.remaining)
             oldest.remaining -= used
+            self.arrears -= used
             amount -= used
             if not oldest.remaining:
                 self._clear(self.unpaid.pop(0))
@@ -204,8 +213,7 @@ class Ledger:
             what = f"the money paid on time against installment {named} of loan {event.loan_id}"
             _bounded(event.event_id, what, held, held + event.amount)
             return
-        arrears = sum(item.remaining for item in loan.unpaid)
-        excess = max(0, event.amount - arrears)
+        excess = max(0, event.amount - loan.arrears)
         _bounded(
             event.event_id, f"the credit of loan {event.loan_id}", loan.credit, loan.credit + excess
         )
@@ -279,7 +287,7 @@ class Ledger:
             (loan.unpaid[0].due_date for loan in self.loans.values() if loan.unpaid),
             default=None,
         )
-        self._overdue = sum(item.remaining for loan in self.loans.values() for item in loan.unpaid)
+        self._overdue = sum(loan.arrears for loan in self.loans.values())
         self._open = sum(len(loan.unpaid) for loan in self.loans.values())
         self._summary_known = True
 

@@ -123,4 +123,6 @@ def test_every_input_is_applied_or_refused_cleanly_and_every_result_can_be_store
         assert BorrowerState.from_dict(encoded["state"]).to_dict() == state.to_dict()
         assert BorrowerRisk.from_dict(encoded["risk"]).to_dict() == risk.to_dict()
         assert len(state.ledger.loans) <= limits.max_loans
+        for loan in state.ledger.loans.values():  # the running sum the overdue amount uses
+            assert loan.arrears == sum(item.remaining for item in loan.unpaid)
         assert state.ledger.open_installments <= limits.max_open_installments
