@@ -57,6 +57,16 @@ loan's last ``CLEARED_MEMORY`` cleared ones; an older one would be recorded as
 new arrears. Unpaid installments are always remembered.
 """
 
+CLEARED_BUDGET = 1_200
+"""Cleared installments remembered per borrower over all loans (ten loans' full memory).
+
+Without it a borrower at the loan limit would keep ``100 * CLEARED_MEMORY``
+rows, a stored state of 0.5 MB with short identifiers and 2 MB with 128-character
+ones: beyond Kafka's default 1 MB record limit, so its changelog write would fail
+at every flush. Beyond the budget the loan remembering the most forgets its
+oldest first, so each loan keeps at least ``CLEARED_BUDGET // loans`` (12 at
+100 loans)."""
+
 SETTLED_MEMORY = 3
 """On-time payments remembered per loan, newest first kept.
 
@@ -244,6 +254,7 @@ class Ledger:
         self._loan(event.loan_id).add(
             Installment(event.installment_id, event.due_date, event.amount_due, event.amount_due)
         )
+        self._keep_cleared_budget()
 
     def record_payment(self, event: Payment) -> None:
         """Allocate a payment to its loan (which need not have arrears yet)."""
@@ -251,6 +262,16 @@ class Ledger:
         if loan.unpaid:  # otherwise the payment changes neither the oldest due nor the sum
             self._summary_known = False
         loan.pay(event.amount, event.installment_id)
+        self._keep_cleared_budget()
+
+    def _keep_cleared_budget(self) -> None:
+        if len(self.loans) * CLEARED_MEMORY <= CLEARED_BUDGET:  # each loan's memory suffices
+            return
+        total = sum(len(loan.cleared) for loan in self.loans.values())
+        while total > CLEARED_BUDGET:
+            fullest = max(self.loans.values(), key=lambda loan: len(loan.cleared))
+            del fullest.cleared[next(iter(fullest.cleared))]
+            total -= 1
 
     def _loan(self, loan_id: str) -> LoanLedger:
         # Not setdefault: that would build a LoanLedger per event to throw away.
