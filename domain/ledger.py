@@ -67,6 +67,9 @@ at every flush. Beyond the budget the loan remembering the most forgets its
 oldest first, so each loan keeps at least ``CLEARED_BUDGET // loans`` (12 at
 100 loans)."""
 
+_LOANS_WITHIN_BUDGET = CLEARED_BUDGET // CLEARED_MEMORY
+"""Up to this many loans, each loan's own memory keeps the borrower within the budget."""
+
 SETTLED_MEMORY = 3
 """On-time payments remembered per loan, newest first kept.
 
@@ -217,28 +220,28 @@ class Ledger:
             self._check_missed(loan, event, limits)
 
     def _check_payment(self, loan: LoanLedger, event: Payment) -> None:
-        named = event.installment_id
-        if named is not None and loan.known(named) is None:
-            held = loan.settled.get(named, 0)
-            what = f"the money paid on time against installment {named} of loan {event.loan_id}"
-            _bounded(event.event_id, what, held, held + event.amount)
-            return
-        excess = max(0, event.amount - loan.arrears)
-        _bounded(
-            event.event_id, f"the credit of loan {event.loan_id}", loan.credit, loan.credit + excess
-        )
+        named, amount = event.installment_id, event.amount
+        held = 0 if named is None else loan.settled.get(named, 0)
+        credit = loan.credit + max(0, amount - loan.arrears)
+        if held + amount <= MAX_AMOUNT and credit <= MAX_AMOUNT:
+            return  # within range whichever way it is allocated: the usual case, per payment
+        if named is not None and loan.known(named) is None:  # paid on time: kept against it
+            _bounded(event, _SETTLED, held, held + amount)
+        else:
+            _bounded(event, _CREDIT, loan.credit, credit)
 
     def _check_missed(self, loan: LoanLedger, event: MissedPayment, limits: BorrowerLimits) -> None:
         amount = event.amount_due
-        _bounded(event.event_id, f"installment {event.installment_id}'s amount due", 0, amount)
         pool = loan.credit + loan.settled.get(event.installment_id, 0)  # see LoanLedger.add
         used = min(pool, amount)
-        _bounded(event.event_id, f"the credit of loan {event.loan_id}", loan.credit, pool - used)
         unpaid = amount - used
+        overdue = self.overdue_amount
+        if max(amount, pool - used, overdue + unpaid) > MAX_AMOUNT:  # rare: then say which
+            _bounded(event, _AMOUNT_DUE, 0, amount)
+            _bounded(event, _CREDIT, loan.credit, pool - used)
+            _bounded(event, _OVERDUE, overdue, overdue + unpaid)
         if not unpaid:
             return
-        overdue = self.overdue_amount
-        _bounded(event.event_id, "the borrower's overdue amount", overdue, overdue + unpaid)
         if self.open_installments >= limits.max_open_installments:
             raise BorrowerLimitExceeded(
                 f"event {event.event_id} would leave installment {event.installment_id} of loan "
@@ -254,7 +257,8 @@ class Ledger:
         self._loan(event.loan_id).add(
             Installment(event.installment_id, event.due_date, event.amount_due, event.amount_due)
         )
-        self._keep_cleared_budget()
+        if len(self.loans) > _LOANS_WITHIN_BUDGET:
+            self._keep_cleared_budget()
 
     def record_payment(self, event: Payment) -> None:
         """Allocate a payment to its loan (which need not have arrears yet)."""
@@ -262,11 +266,10 @@ class Ledger:
         if loan.unpaid:  # otherwise the payment changes neither the oldest due nor the sum
             self._summary_known = False
         loan.pay(event.amount, event.installment_id)
-        self._keep_cleared_budget()
+        if len(self.loans) > _LOANS_WITHIN_BUDGET:
+            self._keep_cleared_budget()
 
     def _keep_cleared_budget(self) -> None:
-        if len(self.loans) * CLEARED_MEMORY <= CLEARED_BUDGET:  # each loan's memory suffices
-            return
         total = sum(len(loan.cleared) for loan in self.loans.values())
         while total > CLEARED_BUDGET:
             fullest = max(self.loans.values(), key=lambda loan: len(loan.cleared))
@@ -367,10 +370,19 @@ class Ledger:
         )
 
 
-def _bounded(event_id: str, what: str, before: int, after: int) -> None:
+# The sums :func:`_bounded` guards, named in its refusal (formatted only then: per input).
+_CREDIT = "the credit of loan {event.loan_id}"
+_SETTLED = (
+    "the money paid on time against installment {event.installment_id} of loan {event.loan_id}"
+)
+_AMOUNT_DUE = "installment {event.installment_id}'s amount due"
+_OVERDUE = "the borrower's overdue amount"
+
+
+def _bounded(event: InputEvent, what: str, before: int, after: int) -> None:
     """Refuse an input that would take a sum above :data:`MAX_AMOUNT` (or further above)."""
     if after > MAX_AMOUNT and after > before:
         raise AmountOverflow(
-            f"event {event_id} would make {what} {after}, beyond the limit of "
-            f"{MAX_AMOUNT} (2^63-1) minor units"
+            f"event {event.event_id} would make {what.format(event=event)} {after}, "
+            f"beyond the limit of {MAX_AMOUNT} (2^63-1) minor units"
         )

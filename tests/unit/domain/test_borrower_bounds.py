@@ -263,10 +263,14 @@ class TestReusedEventIds:
 
     def test_fingerprints_are_fixed_values_not_per_process_hashes(self) -> None:
         """Pinned: another process, restart or version must fingerprint an event alike."""
-        assert (fingerprint(FIRST_PAYMENT), fingerprint(FIRST_MISS)) == (
-            8361931480955148797,
-            -7106846209199957891,
-        )
+        odd_text = replace(FIRST_PAYMENT, loan_id="\ud800")  # not encodable as UTF-8 JSON
+        odd_amount = replace(FIRST_PAYMENT, amount=2**70)  # beyond JSON's 64-bit integers
+        assert [fingerprint(e) for e in (FIRST_PAYMENT, FIRST_MISS, odd_text, odd_amount)] == [
+            8493668216470075032,
+            -6914797600246032990,
+            -5577728265679366947,
+            -6467158137544213792,
+        ]
 
     def test_fingerprints_survive_storing_and_reloading(self) -> None:
         stored = orjson.loads(orjson.dumps(borrower(FIRST_PAYMENT).to_dict()))
