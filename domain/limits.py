@@ -29,9 +29,10 @@ class BorrowerLimits:
     """How much one borrower may hold; the streaming layer sets them from its settings.
 
     The defaults are far above any real borrower (a handful of loans, a few dozen
-    unpaid installments) and keep the worst case small: at both limits, with
-    typical identifiers, one input costs about a millisecond and the stored state
-    about 100 kB (figures in the README's *Known limits*)."""
+    unpaid installments) and keep the worst case small: at both limits an input
+    costs tens of microseconds (costs are O(loans)) and the stored state stays
+    below 0.4 MB even with 128-character identifiers, under Kafka's default 1 MB
+    record (measured figures in the README's *Known limits*)."""
 
     max_loans: int = 100
     """Loans per borrower, counting every loan ever seen (loans are never forgotten)."""

@@ -35,26 +35,22 @@ event_ids = st.sampled_from(["e1", "e2", "e3", "e4", "e5", "e6"])
 loans = st.sampled_from(["L1", "L2", "L3"])
 installments = st.sampled_from(["i1", "i2", "i3", "i4"])
 
+shared = {  # the fields both inputs have
+    "event_id": event_ids,
+    "borrower_id": st.just("b1"),
+    "loan_id": loans,
+    "currency": st.just("EUR"),
+}
 payments = st.builds(
-    Payment,
-    event_id=event_ids,
-    borrower_id=st.just("b1"),
-    loan_id=loans,
-    amount=amounts,
-    currency=st.just("EUR"),
-    paid_at=instants,
-    installment_id=st.none() | installments,
+    Payment, amount=amounts, paid_at=instants, installment_id=st.none() | installments, **shared
 )
 misses = st.builds(
     MissedPayment,
-    event_id=event_ids,
-    borrower_id=st.just("b1"),
-    loan_id=loans,
     installment_id=installments,
     due_date=st.integers(0, 300).map(lambda days: date(2024, 1, 1) + timedelta(days=days)),
     amount_due=amounts,
-    currency=st.just("EUR"),
     observed_at=instants,
+    **shared,
 )
 
 
