@@ -20,10 +20,11 @@ held in the timeline, until the next scoring moment (aging included).
 
 Extension points: the state is built from sections, each its own object and
 its own key in :meth:`~BorrowerState.to_dict` (``ledger``, ``timeline``,
-``recent_event_ids``, ``risk``). Later work adds sections beside them rather
-than reshaping these: ``signals`` (hardship, disputes, promises to pay) and
-``contacts`` (contact history). A missing section in stored state then means
-"empty", so ``schema`` only changes when an existing section changes shape.
+``recent_event_ids`` with ``recent_event_fingerprints``, ``risk``). Later work
+adds sections beside them rather than reshaping these: ``signals`` (hardship,
+disputes, promises to pay) and ``contacts`` (contact history). A missing section
+in stored state then means "empty", so ``schema`` only changes when an existing
+section changes shape.
 
 >>> from datetime import date, datetime, UTC
 >>> from domain.events import MissedPayment, Payment
@@ -55,9 +56,10 @@ from typing import Any
 
 from domain import reasons
 from domain.clock import as_utc, format_instant, parse_instant
-from domain.errors import CurrencyMismatch, DomainError
-from domain.events import InputEvent, MissedPayment, Payment, TierChange
+from domain.errors import ConflictingEvent, CurrencyMismatch, DomainError
+from domain.events import InputEvent, Payment, TierChange, fingerprint
 from domain.ledger import Ledger
+from domain.limits import DEFAULT_LIMITS, BorrowerLimits
 from domain.memory import keep_newest
 from domain.policy import TierPolicy
 from domain.risk import RiskAssessment
@@ -76,6 +78,8 @@ DEDUP_WINDOW = 256
 Kafka redelivers after a crash or rebalance, i.e. recent inputs; 256 covers
 far more than one borrower's inputs between commits while keeping the state
 to a few kilobytes. An id older than the window would be applied again.
+Each id is kept with its content's fingerprint (:func:`domain.events.fingerprint`),
+so an id reused by another event is refused rather than dropped.
 """
 
 
@@ -99,11 +103,13 @@ class Applied:
 
 @dataclass(slots=True)
 class RecentEvents:
-    """The last ``limit`` applied event ids, oldest first (order matters for eviction)."""
+    """The last ``limit`` applied event ids with their fingerprints, oldest first (order
+    matters for eviction)."""
 
     limit: int = DEDUP_WINDOW
-    ids: dict[str, None] = field(default_factory=dict)
-    """Insertion-ordered, oldest first (see :func:`domain.memory.keep_newest`)."""
+    ids: dict[str, int | None] = field(default_factory=dict)
+    """Insertion-ordered, oldest first (see :func:`domain.memory.keep_newest`). The
+    fingerprint is ``None`` for ids stored by a version that kept none."""
 
     def __post_init__(self) -> None:
         if self.limit < 1:
@@ -113,10 +119,26 @@ class RecentEvents:
     def __contains__(self, event_id: str) -> bool:
         return event_id in self.ids
 
-    def add(self, event_id: str) -> None:
-        """Remember ``event_id``, forgetting the oldest beyond ``limit``."""
-        self.ids[event_id] = None
+    def is_repeat(self, event_id: str, digest: int) -> bool:
+        """Whether ``event_id`` was applied already with this content (or with content
+        not fingerprinted); raises :class:`~domain.errors.ConflictingEvent` if with other."""
+        known = self.ids.get(event_id, _ABSENT)
+        if known is _ABSENT:
+            return False
+        if known is not None and known != digest:
+            raise ConflictingEvent(
+                f"event id {event_id} was already applied to another event "
+                "(same id, different content); a redelivery must repeat the event unchanged"
+            )
+        return True
+
+    def add(self, event_id: str, digest: int | None) -> None:
+        """Remember ``event_id`` and its fingerprint, forgetting the oldest beyond ``limit``."""
+        self.ids[event_id] = digest
         keep_newest(self.ids, self.limit)
+
+
+_ABSENT = object()
 
 
 @dataclass
@@ -158,17 +180,23 @@ class BorrowerState:
         return self.ledger.days_past_due(at)
 
     def apply(
-        self, event: InputEvent, policy: TierPolicy, assess: Assessor | None = None
+        self,
+        event: InputEvent,
+        policy: TierPolicy,
+        assess: Assessor | None = None,
+        limits: BorrowerLimits = DEFAULT_LIMITS,
     ) -> Applied:
         """Apply one input and return the tier changes it causes, aging changes first.
 
         ``assess`` is called once the input is in the ledger, before the tier is
         decided; a new assessment it returns (a scoring moment) replaces the
-        borrower's last one.
+        borrower's last one. An input that would break ``limits`` or take a sum
+        beyond the contract's range is refused (see :mod:`domain.limits`).
         """
-        if event.event_id in self.recent:
+        digest = fingerprint(event)
+        if self.recent.is_repeat(event.event_id, digest):
             return Applied(duplicate=True, changes=[])
-        event_time = self._validate(event)
+        event_time = self._validate(event, limits)
         clock, last_change_at = self.timeline.clock, self.timeline.last_change_at
         effective = event_time if last_change_at is None else max(event_time, last_change_at)
         late = effective > event_time
@@ -190,7 +218,7 @@ class BorrowerState:
             changes += self._age(effective, clock, policy)
 
         self.timeline.clock = effective if clock is None else max(clock, effective)
-        self.recent.add(event.event_id)
+        self.recent.add(event.event_id, digest)
         last_seen = self.last_event_at
         self.last_event_at = event_time if last_seen is None else max(last_seen, event_time)
         return Applied(duplicate=False, changes=changes, late=late)
@@ -222,7 +250,7 @@ class BorrowerState:
             return boundary
         return max(boundary, clock)
 
-    def _validate(self, event: InputEvent) -> datetime:
+    def _validate(self, event: InputEvent, limits: BorrowerLimits) -> datetime:
         """Raise for an input that cannot be applied, touching nothing; return its UTC time."""
         if event.borrower_id != self.borrower_id:
             raise DomainError(
@@ -234,8 +262,7 @@ class BorrowerState:
                 f"borrower {self.borrower_id} is in {self.currency}; "
                 f"event {event.event_id} is in {event.currency}"
             )
-        if isinstance(event, MissedPayment):
-            self.ledger.is_known(event)
+        self.ledger.check(event, limits)
         return as_utc(event.event_time)
 
     def _age(self, since: datetime, until: datetime, policy: TierPolicy) -> list[TierChange]:
@@ -308,6 +335,7 @@ class BorrowerState:
             "ledger": self.ledger.to_dict(),
             "timeline": self.timeline.to_dict(),
             "recent_event_ids": list(self.recent.ids),
+            "recent_event_fingerprints": list(self.recent.ids.values()),
             "risk": None if self.risk is None else self.risk.to_dict(),
         }
 
@@ -325,6 +353,14 @@ class BorrowerState:
             last_event_at=parse_instant(data["last_event_at"]),
             ledger=Ledger.from_dict(data["ledger"]),
             timeline=TierTimeline.from_dict(data["timeline"]),
-            recent=RecentEvents(dedup_window, dict.fromkeys(data["recent_event_ids"])),
+            recent=RecentEvents(dedup_window, _recent_ids(data)),
             risk=None if data.get("risk") is None else RiskAssessment.from_dict(data["risk"]),
         )
+
+
+def _recent_ids(data: dict[str, Any]) -> dict[str, int | None]:
+    """The stored recent ids with their fingerprints; a state written before
+    fingerprints existed has none (``None``: any repeat of such an id is a duplicate)."""
+    ids = data["recent_event_ids"]
+    prints = data.get("recent_event_fingerprints")
+    return dict.fromkeys(ids) if prints is None else dict(zip(ids, prints, strict=True))

@@ -24,5 +24,32 @@ class ConflictingInstallment(DomainError):  # noqa: N818 -- as above
     code = "conflicting_installment"
 
 
+class ConflictingEvent(DomainError):  # noqa: N818 -- as above
+    """Raised when an event id already applied is seen again with different content.
+
+    A redelivery carries the same content and is ignored as a duplicate; the same
+    id on another payment or installment is a producer bug, and applying or
+    dropping it silently would both lose money."""
+
+    code = "conflicting_event"
+
+
+class AmountOverflow(DomainError):  # noqa: N818 -- as above
+    """Raised when an input would push a sum the state keeps or publishes (a loan's credit,
+    money paid on time against an installment, the overdue amount) beyond the
+    contract's range, 2^63-1 minor units, which neither the state store nor the
+    tier-change contract can hold."""
+
+    code = "amount_overflow"
+
+
+class BorrowerLimitExceeded(DomainError):  # noqa: N818 -- as above
+    """Raised when an input would give a borrower more loans or more open (unpaid)
+    installments than :class:`domain.limits.BorrowerLimits` allows: beyond them one
+    borrower's state and per-input cost would stall its partition."""
+
+    code = "borrower_limit"
+
+
 class PolicyError(ValueError):
     """Raised when a tier policy file is missing, malformed or inconsistent."""

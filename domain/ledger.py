@@ -44,8 +44,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from domain.clock import as_utc, utc_midnight
-from domain.errors import ConflictingInstallment
-from domain.events import MissedPayment, Payment
+from domain.errors import AmountOverflow, BorrowerLimitExceeded, ConflictingInstallment
+from domain.events import InputEvent, MissedPayment, Payment
+from domain.limits import DEFAULT_LIMITS, MAX_AMOUNT, BorrowerLimits
 from domain.memory import keep_newest
 
 CLEARED_MEMORY = 120
@@ -55,6 +56,19 @@ A re-report of a cleared installment is recognised as long as it is among the
 loan's last ``CLEARED_MEMORY`` cleared ones; an older one would be recorded as
 new arrears. Unpaid installments are always remembered.
 """
+
+CLEARED_BUDGET = 1_200
+"""Cleared installments remembered per borrower over all loans (ten loans' full memory).
+
+Without it a borrower at the loan limit would keep ``100 * CLEARED_MEMORY``
+rows, a stored state of 0.5 MB with short identifiers and 2 MB with 128-character
+ones: beyond Kafka's default 1 MB record limit, so its changelog write would fail
+at every flush. Beyond the budget the loan remembering the most forgets its
+oldest first, so each loan keeps at least ``CLEARED_BUDGET // loans`` (12 at
+100 loans)."""
+
+_LOANS_WITHIN_BUDGET = CLEARED_BUDGET // CLEARED_MEMORY
+"""Up to this many loans, each loan's own memory keeps the borrower within the budget."""
 
 SETTLED_MEMORY = 3
 """On-time payments remembered per loan, newest first kept.
@@ -89,6 +103,12 @@ class LoanLedger:
     """Oldest first (see :func:`domain.memory.keep_newest`)."""
     settled: dict[str, int] = field(default_factory=dict)
     """Money paid on time against installments never reported missed, by installment."""
+    arrears: int = field(default=0, init=False, compare=False)
+    """Sum still unpaid of ``unpaid``, kept as they change: the borrower's overdue
+    amount is summed per loan, not per installment, on every input."""
+
+    def __post_init__(self) -> None:
+        self.arrears = sum(item.remaining for item in self.unpaid)
 
     def known(self, installment_id: str) -> tuple[date, int] | None:
         """The recorded ``(due_date, amount_due)`` of an installment, if remembered."""
@@ -106,6 +126,7 @@ class LoanLedger:
         installment.remaining -= used
         if installment.remaining:
             bisect.insort(self.unpaid, installment, key=Installment.sort_key)
+            self.arrears += installment.remaining
         else:
             self._clear(installment)
 
@@ -121,6 +142,7 @@ class LoanLedger:
         if named is not None:
             used = min(amount, named.remaining)
             named.remaining -= used
+            self.arrears -= used
             amount -= used
             if not named.remaining:
                 self.unpaid.remove(named)
@@ -129,6 +151,7 @@ class LoanLedger:
             oldest = self.unpaid[0]
             used = min(amount, oldest.remaining)
             oldest.remaining -= used
+            self.arrears -= used
             amount -= used
             if not oldest.remaining:
                 self._clear(self.unpaid.pop(0))
@@ -149,6 +172,7 @@ class Ledger:
     # only when an input touches unpaid installments.
     _oldest: date | None = field(default=None, init=False, repr=False, compare=False)
     _overdue: int = field(default=0, init=False, repr=False, compare=False)
+    _open: int = field(default=0, init=False, repr=False, compare=False)
     _summary_known: bool = field(default=False, init=False, repr=False, compare=False)
 
     def is_known(self, event: MissedPayment) -> bool:
@@ -170,6 +194,61 @@ class Ledger:
             )
         return True
 
+    def check(self, event: InputEvent, limits: BorrowerLimits = DEFAULT_LIMITS) -> None:
+        """Raise if recording ``event`` would break a bound; never changes the ledger.
+
+        Refused: a new loan beyond ``limits.max_loans``; a missed installment that
+        would stay unpaid beyond ``limits.max_open_installments``; an installment
+        recorded with other values (:class:`ConflictingInstallment`); and any sum
+        kept or published (a loan's credit, money paid on time against an
+        installment, the overdue amount) that would end above :data:`MAX_AMOUNT`
+        (a sum a state written by an earlier version already holds above it may
+        only go down).
+        """
+        loan = self.loans.get(event.loan_id)
+        if loan is None:
+            if len(self.loans) >= limits.max_loans:
+                raise BorrowerLimitExceeded(
+                    f"event {event.event_id} would add loan {event.loan_id} to borrower "
+                    f"{event.borrower_id}, who has the most loans allowed "
+                    f"(max_loans = {limits.max_loans})"
+                )
+            loan = LoanLedger()
+        if isinstance(event, Payment):
+            self._check_payment(loan, event)
+        elif not self.is_known(event):
+            self._check_missed(loan, event, limits)
+
+    def _check_payment(self, loan: LoanLedger, event: Payment) -> None:
+        named, amount = event.installment_id, event.amount
+        held = 0 if named is None else loan.settled.get(named, 0)
+        credit = loan.credit + max(0, amount - loan.arrears)
+        if held + amount <= MAX_AMOUNT and credit <= MAX_AMOUNT:
+            return  # within range whichever way it is allocated: the usual case, per payment
+        if named is not None and loan.known(named) is None:  # paid on time: kept against it
+            _bounded(event, _SETTLED, held, held + amount)
+        else:
+            _bounded(event, _CREDIT, loan.credit, credit)
+
+    def _check_missed(self, loan: LoanLedger, event: MissedPayment, limits: BorrowerLimits) -> None:
+        amount = event.amount_due
+        pool = loan.credit + loan.settled.get(event.installment_id, 0)  # see LoanLedger.add
+        used = min(pool, amount)
+        unpaid = amount - used
+        overdue = self.overdue_amount
+        if max(amount, pool - used, overdue + unpaid) > MAX_AMOUNT:  # rare: then say which
+            _bounded(event, _AMOUNT_DUE, 0, amount)
+            _bounded(event, _CREDIT, loan.credit, pool - used)
+            _bounded(event, _OVERDUE, overdue, overdue + unpaid)
+        if not unpaid:
+            return
+        if self.open_installments >= limits.max_open_installments:
+            raise BorrowerLimitExceeded(
+                f"event {event.event_id} would leave installment {event.installment_id} of loan "
+                f"{event.loan_id} unpaid, but borrower {event.borrower_id} has the most open "
+                f"installments allowed (max_open_installments = {limits.max_open_installments})"
+            )
+
     def record_missed(self, event: MissedPayment) -> None:
         """Add a missed installment; a re-report with the same values changes nothing."""
         if self.is_known(event):
@@ -178,6 +257,8 @@ class Ledger:
         self._loan(event.loan_id).add(
             Installment(event.installment_id, event.due_date, event.amount_due, event.amount_due)
         )
+        if len(self.loans) > _LOANS_WITHIN_BUDGET:
+            self._keep_cleared_budget()
 
     def record_payment(self, event: Payment) -> None:
         """Allocate a payment to its loan (which need not have arrears yet)."""
@@ -185,6 +266,15 @@ class Ledger:
         if loan.unpaid:  # otherwise the payment changes neither the oldest due nor the sum
             self._summary_known = False
         loan.pay(event.amount, event.installment_id)
+        if len(self.loans) > _LOANS_WITHIN_BUDGET:
+            self._keep_cleared_budget()
+
+    def _keep_cleared_budget(self) -> None:
+        total = sum(len(loan.cleared) for loan in self.loans.values())
+        while total > CLEARED_BUDGET:
+            fullest = max(self.loans.values(), key=lambda loan: len(loan.cleared))
+            del fullest.cleared[next(iter(fullest.cleared))]
+            total -= 1
 
     def _loan(self, loan_id: str) -> LoanLedger:
         # Not setdefault: that would build a LoanLedger per event to throw away.
@@ -221,8 +311,16 @@ class Ledger:
             (loan.unpaid[0].due_date for loan in self.loans.values() if loan.unpaid),
             default=None,
         )
-        self._overdue = sum(item.remaining for loan in self.loans.values() for item in loan.unpaid)
+        self._overdue = sum(loan.arrears for loan in self.loans.values())
+        self._open = sum(len(loan.unpaid) for loan in self.loans.values())
         self._summary_known = True
+
+    @property
+    def open_installments(self) -> int:
+        """Missed installments not yet fully paid, over all loans."""
+        if not self._summary_known:
+            self._summarise()
+        return self._open
 
     @property
     def credit(self) -> int:
@@ -269,4 +367,22 @@ class Ledger:
                 )
                 for loan_id, loan in data.items()
             }
+        )
+
+
+# The sums :func:`_bounded` guards, named in its refusal (formatted only then: per input).
+_CREDIT = "the credit of loan {event.loan_id}"
+_SETTLED = (
+    "the money paid on time against installment {event.installment_id} of loan {event.loan_id}"
+)
+_AMOUNT_DUE = "installment {event.installment_id}'s amount due"
+_OVERDUE = "the borrower's overdue amount"
+
+
+def _bounded(event: InputEvent, what: str, before: int, after: int) -> None:
+    """Refuse an input that would take a sum above :data:`MAX_AMOUNT` (or further above)."""
+    if after > MAX_AMOUNT and after > before:
+        raise AmountOverflow(
+            f"event {event.event_id} would make {what.format(event=event)} {after}, "
+            f"beyond the limit of {MAX_AMOUNT} (2^63-1) minor units"
         )

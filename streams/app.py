@@ -21,6 +21,7 @@ from aiokafka.structs import RecordMetadata
 from faust.types import TP
 
 from domain.events import TierChange
+from domain.limits import BorrowerLimits
 from domain.policy import TierPolicy, load_policy
 from schemas.codec import (
     dead_letter_key,
@@ -318,6 +319,7 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
         max_event_skew_s=settings.max_event_skew_s,
         metrics=metrics,
         risk=risk,
+        limits=BorrowerLimits(settings.max_loans_per_borrower, settings.max_open_installments),
     )
     table.processor = processor
     return Runtime(

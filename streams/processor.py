@@ -41,6 +41,7 @@ from domain import reasons
 from domain.borrower import Assessor, BorrowerState
 from domain.errors import DomainError
 from domain.events import InputEvent, TierChange
+from domain.limits import DEFAULT_LIMITS, BorrowerLimits
 from domain.policy import TierPolicy
 from schemas.codec import INPUT_DECODERS
 from schemas.errors import FutureEventTime, InvalidRecord
@@ -210,6 +211,7 @@ class TieringProcessor:
     wall_clock: Callable[[], float] = time.time
     risk: RiskScoring | None = None
     """Risk scoring, present exactly when the policy has ``[risk]`` rules."""
+    limits: BorrowerLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
         if (self.risk is None) != (self.policy.risk is None):
@@ -483,7 +485,8 @@ class TieringProcessor:
         try:
             borrower = self._borrower(event.borrower_id)
             state = borrower.state
-            applied = state.apply(event, self.policy, self._assessor(borrower, record.partition))
+            assess = self._assessor(borrower, record.partition)
+            applied = state.apply(event, self.policy, assess, self.limits)
             boundary = _posix(state.next_boundary(self.policy))
         except DomainError as error:
             self._dead_letter(record, error)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from domain.errors import PolicyError
+from domain.limits import DEFAULT_LIMITS
 from domain.policy import load_policy
 
 PREFIX = "ARREARS_"
@@ -149,6 +150,13 @@ class Settings:
     """Inputs whose event time is more than this far ahead of the wall clock are
     dead-lettered (``future_event_time``): under the event clock one such record
     would move its partition's stream time there and age every borrower on it."""
+    max_loans_per_borrower: int = DEFAULT_LIMITS.max_loans
+    """Loans one borrower may have (every loan ever seen counts); an input adding
+    another goes to ``dead-letters`` (``borrower_limit``). Bounds the state and
+    the cost per input."""
+    max_open_installments: int = DEFAULT_LIMITS.max_open_installments
+    """Unpaid missed installments one borrower may have over all loans; a missed
+    installment beyond goes to ``dead-letters`` (``borrower_limit``)."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -218,6 +226,8 @@ class Settings:
                 "max_event_skew_s",
                 "must be 0 or more",
             ),
+            (self.max_loans_per_borrower >= 1, "max_loans_per_borrower", "must be at least 1"),
+            (self.max_open_installments >= 1, "max_open_installments", "must be at least 1"),
         ]
         for ok, name, why in checks:
             if not ok:

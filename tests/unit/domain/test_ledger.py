@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from domain.errors import ConflictingInstallment
 from domain.events import InputEvent, MissedPayment
-from domain.ledger import CLEARED_MEMORY, SETTLED_MEMORY, Ledger
+from domain.ledger import CLEARED_BUDGET, CLEARED_MEMORY, SETTLED_MEMORY, Ledger
 from tests.builders import instant, missed, paid
 
 
@@ -203,6 +203,21 @@ class TestReReportedInstallments:
         ledger = ledger_with(missed("e1", "2024-01-01", 100, installment="i1", loan="L1"))
         ledger.record_missed(missed("e2", "2024-02-01", 50, installment="i1", loan="L2"))
         assert ledger.overdue_amount == 150
+
+    def test_over_all_loans_a_borrower_remembers_at_most_the_cleared_budget(self) -> None:
+        ledger = Ledger()
+        first = date(2000, 1, 1)
+        loans = CLEARED_BUDGET // CLEARED_MEMORY + 1
+        for loan in range(loans):
+            for n in range(CLEARED_MEMORY):
+                due = (first + timedelta(days=n)).isoformat()
+                ledger.record_missed(missed(f"m{loan}-{n}", due, 10, loan=f"L{loan}"))
+                ledger.record_payment(paid(f"p{loan}-{n}", 10, "2024-01-01", loan=f"L{loan}"))
+        remembered = {loan_id: len(loan.cleared) for loan_id, loan in ledger.loans.items()}
+        assert sum(remembered.values()) == CLEARED_BUDGET
+        assert max(remembered.values()) - min(remembered.values()) <= 1  # the fullest forgets
+        newest = f"L0-{(first + timedelta(days=CLEARED_MEMORY - 1)).isoformat()}"
+        assert list(ledger.loans["L0"].cleared)[-1] == newest  # the oldest are forgotten
 
     def test_only_the_last_cleared_installments_of_a_loan_are_remembered(self) -> None:
         ledger = Ledger()

@@ -76,6 +76,8 @@ class TestReadingValues:
             ),
             ("ARREARS_CE_SOURCE", "//[2001:db8::7]:80/x?y=1#z", "ce_source", None),
             ("ARREARS_REPLICATION_FACTOR", "3", "replication_factor", 3),
+            ("ARREARS_MAX_LOANS_PER_BORROWER", "5", "max_loans_per_borrower", 5),
+            ("ARREARS_MAX_OPEN_INSTALLMENTS", "50", "max_open_installments", 50),
         ],
     )
     def test_each_variable_sets_its_field_with_the_field_type(
@@ -162,6 +164,10 @@ INVALID = [
     ("ARREARS_CE_SOURCE", "urn:a#b#c"),
     ("ARREARS_CE_SOURCE", "urn:arrears:<tiering>"),
     ("ARREARS_LOG_LEVEL", "INFO"),
+    ("ARREARS_MAX_LOANS_PER_BORROWER", "0"),
+    ("ARREARS_MAX_LOANS_PER_BORROWER", "many"),
+    ("ARREARS_MAX_OPEN_INSTALLMENTS", "0"),
+    ("ARREARS_MAX_OPEN_INSTALLMENTS", "-1"),
 ]
 
 
