@@ -141,7 +141,8 @@ def timeline(rig: Rig, borrower: str) -> list[tuple[int, int, str, tuple[str, ..
     [
         ("dpd-only", "wall", 0),  # the bystander shares the fuzzed partition
         ("dpd-only", "event", 2),  # stream time is per partition: it is on its own
-        ("risk-adjusted", "wall", 0),
+        # One risk model per partition learns from every borrower on it, by design.
+        ("risk-adjusted", "wall", 2),
         ("risk-adjusted", "event", 2),
     ],
 )
