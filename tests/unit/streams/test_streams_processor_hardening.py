@@ -52,6 +52,19 @@ class TestFutureEventTimes:
         assert [(c.borrower_id, c.tier) for c in rig.outputs.tier_changes] == [("b1", 1)]
 
 
+def half_apply_then_fail(monkeypatch: pytest.MonkeyPatch, event_id: str, error: Exception) -> None:
+    """Make applying ``event_id`` a bug: it records the installment, then raises."""
+    real_apply = BorrowerState.apply
+
+    def failing(self: BorrowerState, event, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if event.event_id == event_id:
+            self.ledger.record_missed(event)
+            raise error
+        return real_apply(self, event, *args, **kwargs)
+
+    monkeypatch.setattr(BorrowerState, "apply", failing)
+
+
 class TestInternalErrors:
     async def test_an_unexpected_exception_dead_letters_that_record_and_the_partition_goes_on(
         self, monkeypatch: pytest.MonkeyPatch
@@ -59,15 +72,7 @@ class TestInternalErrors:
         rig = Rig(auto_confirm=True)
         p = rig.processor()
         p.assign({0})
-        real_apply = BorrowerState.apply
-
-        def failing_for_m2(self: BorrowerState, event, *args, **kwargs):  # type: ignore[no-untyped-def]
-            if event.event_id == "m2":
-                self.ledger.record_missed(event)  # a half-applied input...
-                raise ZeroDivisionError("boom")
-            return real_apply(self, event, *args, **kwargs)
-
-        monkeypatch.setattr(BorrowerState, "apply", failing_for_m2)
+        half_apply_then_fail(monkeypatch, "m2", ZeroDivisionError("boom"))
         p.offer(rig.feed.event(missed("m1", "2024-01-01", borrower="b1")))
         with capture_logs() as logs:
             p.offer(rig.feed.event(missed("m2", "2024-02-01", 500, borrower="b1")))
@@ -77,7 +82,7 @@ class TestInternalErrors:
         ((record, error),) = rig.outputs.dead_letters
         assert (record.offset, type(error).__name__) == (1, "ZeroDivisionError")
         assert any(entry["error_type"] == "ZeroDivisionError" for entry in logs)
-        # ...leaves no trace: b1 is as it was after m1, and b2 was applied.
+        # The half-applied m2 leaves no trace: b1 is as it was after m1, b2 was applied.
         assert rig.table.state("b1").overdue_amount == 100
         assert [(c.borrower_id, c.tier) for c in rig.outputs.tier_changes] == [
             ("b1", 1),
@@ -95,15 +100,7 @@ class TestInternalErrors:
         p.offer(rig.feed.event(missed("m1", "2024-01-01", borrower="b1")))
         await p.flush()  # m1 is in the table
         p.offer(rig.feed.event(paid("p1", 40, "2024-01-03T10:00")))  # not yet written
-        real_apply = BorrowerState.apply
-
-        def failing(self: BorrowerState, event, *args, **kwargs):  # type: ignore[no-untyped-def]
-            if event.event_id == "m2":
-                self.ledger.record_missed(event)
-                raise RuntimeError("bug")
-            return real_apply(self, event, *args, **kwargs)
-
-        monkeypatch.setattr(BorrowerState, "apply", failing)
+        half_apply_then_fail(monkeypatch, "m2", RuntimeError("bug"))
         p.offer(rig.feed.event(missed("m2", "2024-02-01", 500, borrower="b1")))
         await p.flush()
 
