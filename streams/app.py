@@ -24,6 +24,7 @@ from domain.events import TierChange
 from domain.policy import TierPolicy, load_policy
 from schemas.codec import encode_dead_letter, encode_tier_change, tier_change_headers
 from streams.faust_app import build_app
+from streams.idempotence import produce_idempotently
 from streams.metrics import Metrics
 from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
 from streams.risk_scoring import RiskScoring
@@ -266,6 +267,7 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
     app = build_app(
         settings,
         settings.app_id,
+        idempotent=produce_idempotently(settings),
         web_enabled=True,
         web_port=settings.web_port,
         web_bind=settings.web_host,

@@ -94,6 +94,9 @@ class Settings:
     """``debug``, ``info``, ``warning`` or ``error``."""
     log_format: Literal["console", "json"] = "console"
     """``json`` for log shippers, ``console`` for people."""
+    idempotent_producer: Literal["auto", "on", "off"] = "auto"
+    """``on``: produce idempotently (KIP-98: the broker drops retried batches).
+    ``auto``: when the broker hands out producer ids (Kafka does, Tansu not)."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -125,6 +128,11 @@ class Settings:
             ),
             (self.log_format in ("console", "json"), "log_format", "must be console or json"),
             (self.broker_url.startswith("kafka://"), "broker_url", "must start with kafka://"),
+            (
+                self.idempotent_producer in ("auto", "on", "off"),
+                "idempotent_producer",
+                "must be auto, on or off",
+            ),
         ]
         for ok, name, why in checks:
             if not ok:

@@ -32,7 +32,7 @@ starts (``consumer_auto_offset_reset`` is always ``earliest``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 import aiokafka
@@ -106,15 +106,26 @@ class _ServiceConsumerThread(faust_kafka.AIOKafkaConsumerThread):
         return consumer
 
 
-def use_service_transport(app: faust.App, fetch_max_wait_ms: int) -> None:
-    """Give ``app`` the corrected consumer, waiting at most ``fetch_max_wait_ms`` per fetch."""
+def use_service_transport(
+    app: faust.App, fetch_max_wait_ms: int, *, idempotent: bool = False
+) -> None:
+    """Give ``app`` the corrected consumer, waiting at most ``fetch_max_wait_ms`` per fetch,
+    and a producer that is idempotent when ``idempotent`` (Faust's is only in transactions)."""
 
     class ServiceConsumer(_ServiceConsumer):
         pass
 
     ServiceConsumer.fetch_max_wait_ms = fetch_max_wait_ms
 
+    class ServiceProducer(faust_kafka.Producer):
+        def _settings_extra(self) -> Mapping[str, Any]:
+            extra = dict(super()._settings_extra())
+            if idempotent:
+                extra |= {"acks": "all", "enable_idempotence": True}
+            return extra
+
     class ServiceTransport(faust_kafka.Transport):
         Consumer = ServiceConsumer
+        Producer = ServiceProducer
 
     app.transport = ServiceTransport(app.conf.broker_consumer, app)
