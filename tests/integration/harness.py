@@ -323,8 +323,12 @@ async def committed_offsets(broker: Target, group: str) -> dict[TopicPartition, 
 
 
 async def _partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    partitions = consumer.partitions_for_topic(topic)
-    if not partitions:
-        await consumer.topics()  # refresh metadata once
-        partitions = consumer.partitions_for_topic(topic)
+    """The topic's partitions, from a Metadata request for all topics.
+
+    Not ``consumer.partitions_for_topic`` after ``consumer.topics()``: that
+    answers from the metadata the consumer got at start, and a consumer
+    subscribed to nothing asks for no topics. Tansu answers that request with
+    every topic, Kafka with none, so on Kafka the topic was never found."""
+    cluster = await consumer._client.fetch_all_metadata()
+    partitions = cluster.partitions_for_topic(topic)
     return [TopicPartition(topic, p) for p in sorted(partitions or ())]
