@@ -18,7 +18,7 @@ import asyncio
 import concurrent.futures
 import logging
 
-from aiokafka import AIOKafkaClient
+from aiokafka import AIOKafkaClient, errors
 from aiokafka.protocol.transaction import InitProducerIdRequest
 
 from streams.settings import Settings
@@ -29,13 +29,25 @@ PROBE_TIMEOUT_S = 10.0
 
 
 async def broker_grants_producer_ids(bootstrap_servers: list[str]) -> bool:
-    """True when a broker answers InitProducerId (no transactional id) without error."""
+    """True when a broker answers InitProducerId (no transactional id) without error.
+
+    Retriable errors are asked again: a fresh Kafka cluster answers
+    COORDINATOR_LOAD_IN_PROGRESS until its controller has handed the broker a
+    block of producer ids. Tansu's UnknownError is final."""
     client = AIOKafkaClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000)
     try:
         await client.bootstrap()
         node = next(iter(client.cluster.brokers())).nodeId
-        response = await client.send(node, InitProducerIdRequest(None, 60_000))  # type: ignore[arg-type]
-        return int(response.error_code) == 0
+        deadline = asyncio.get_running_loop().time() + PROBE_TIMEOUT_S / 2
+        while True:
+            request = InitProducerIdRequest(None, 60_000)  # type: ignore[arg-type]
+            error = errors.for_code(int((await client.send(node, request)).error_code))
+            if error is errors.NoError:
+                return True
+            if not error.retriable or asyncio.get_running_loop().time() > deadline:
+                log.info("InitProducerId answered %s", error.__name__)
+                return False
+            await asyncio.sleep(0.2)
     finally:
         await client.close()
 

@@ -108,7 +108,7 @@ class KafkaCluster:
     """
 
     lib: Path = KAFKA_LIB
-    startup_timeout_s: float = 90.0
+    startup_timeout_s: float = 180.0
     partitions: int = 4
     """``num.partitions`` of auto-created topics (tests produce before a worker
     creates its topics; they must get the worker's partition count)."""
