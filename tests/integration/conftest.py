@@ -15,15 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.brokers import BROKERS, Target, fresh_target, stop_shared_cluster
 from streams.kafka_cluster import missing_requirement
-from tests.integration.harness import (
-    BROKERS,
-    Target,
-    WorkerProcess,
-    fresh_target,
-    stop_shared_cluster,
-    worker_env,
-)
+from tests.integration.harness import WorkerProcess, worker_env
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,15 +11,13 @@ namespace on it (a topic prefix and a consumer group of its own).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,12 +25,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from streams.broker import EmbeddedBroker, free_port
-from streams.kafka_cluster import KafkaCluster
+from bench.brokers import Target
+from streams.broker import free_port
 from streams.settings import Settings
-
-BROKERS = ("tansu", "kafka")
-"""The brokers every broker test runs on, with the same assertions."""
 
 FAST_GROUP_SETTINGS = {
     "ARREARS_SESSION_TIMEOUT_S": "6",
@@ -41,84 +36,11 @@ FAST_GROUP_SETTINGS = {
 }
 
 
-@dataclass(frozen=True)
-class Target:
-    """A broker a test runs on, and the names the test owns there.
-
-    On a shared cluster, tests cannot start from an empty broker, so each gets
-    its own topic prefix and consumer group instead; on Tansu, the prefix is
-    empty and the broker itself is fresh."""
-
-    kind: str
-    url: str
-    """``ARREARS_BROKER_URL`` of the broker."""
-    bootstrap: str
-    """aiokafka's ``bootstrap_servers``."""
-    prefix: str = ""
-    app_id: str = "arrears-test"
-    replication_factor: int = 1
-    cluster: KafkaCluster | None = field(default=None, repr=False)
-    """The Kafka cluster behind it (for killing a broker), None on Tansu."""
-
-    def topic(self, name: str) -> str:
-        return self.prefix + name
-
-    def records(
-        self, records: Iterable[tuple[str, bytes | None, bytes | None]]
-    ) -> Iterator[tuple[str, bytes | None, bytes | None]]:
-        """``(topic, key, value)`` records with the topics in this namespace."""
-        for topic, key, value in records:
-            yield self.topic(topic), key, value
-
-
-_shared_cluster: KafkaCluster | None = None
-_namespaces = itertools.count(1)
-
-
-def shared_cluster() -> KafkaCluster:
-    """The session's Kafka cluster, started on first use (it takes seconds)."""
-    global _shared_cluster  # noqa: PLW0603
-    if _shared_cluster is None:
-        _shared_cluster = KafkaCluster().start()
-        print(f"\nkafka cluster of 3 brokers started in {_shared_cluster.startup_s:.1f} s")
-    return _shared_cluster
-
-
-def stop_shared_cluster() -> None:
-    global _shared_cluster  # noqa: PLW0603
-    if _shared_cluster is not None:
-        _shared_cluster.stop()
-        _shared_cluster = None
-
-
-@contextmanager
-def fresh_target(kind: str) -> Iterator[Target]:
-    """An empty place to run on: a new Tansu broker, or a new namespace on the cluster."""
-    if kind == "tansu":
-        with EmbeddedBroker(port=free_port()) as broker:
-            yield Target(kind, broker.url, broker.bootstrap)
-        return
-    cluster = shared_cluster()
-    n = next(_namespaces)
-    yield Target(
-        kind,
-        cluster.url,
-        cluster.bootstrap,
-        prefix=f"t{n}-",
-        app_id=f"arrears-test-{n}",
-        replication_factor=3,
-        cluster=cluster,
-    )
-
-
 def worker_env(broker: Target, tmp: Path, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARREARS_")}
     env |= FAST_GROUP_SETTINGS
+    env |= broker.env()
     env |= {
-        "ARREARS_BROKER_URL": broker.url,
-        "ARREARS_APP_ID": broker.app_id,
-        "ARREARS_TOPIC_PREFIX": broker.prefix,
-        "ARREARS_REPLICATION_FACTOR": str(broker.replication_factor),
         "ARREARS_PARTITIONS": "4",
         "ARREARS_CLOCK": "event",
         # The DPD semantics are pinned by the traditional policy; risk tests opt in.

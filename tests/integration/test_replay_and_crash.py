@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from aiokafka.structs import ConsumerRecord
 
+from bench.brokers import fresh_target
 from bench.pipeline import produce
 from domain.events import Payment
 from schemas.codec import encode_missed_payment, encode_payment
@@ -26,7 +27,6 @@ from streams.preflight import ensure_topics
 from tests.integration.harness import (
     WorkerProcess,
     committed_offsets,
-    fresh_target,
     produce_paced,
     read_all,
     settings_for,

@@ -15,11 +15,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench.brokers import fresh_target
 from bench.pipeline import produce
 from streams.preflight import ensure_topics
 from tests.integration.harness import (
     WorkerProcess,
-    fresh_target,
     read_all,
     settings_for,
     status,

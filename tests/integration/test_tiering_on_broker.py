@@ -16,6 +16,7 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.brokers import Target
 from bench.pipeline import produce
 from domain.events import MissedPayment, Payment
 from domain.timeline import change_id
@@ -25,7 +26,7 @@ from schemas.codec import (
     encode_payment,
 )
 from schemas.dead_letters import decode_dead_letter
-from tests.integration.harness import Target, WorkerProcess, consume, settings_for, worker_env
+from tests.integration.harness import WorkerProcess, consume, settings_for, worker_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
