@@ -23,11 +23,19 @@ histories that fetch order had decided. Three Faust behaviours combine:
    committed offset is missing or 0, so a partition the group never committed
    keeps the advanced position for good and its first records are never
    delivered.
+4. Nor does it reset Faust's read offset of such a partition, below which
+   Faust's fetcher drops records as already read. A record the fetcher handed
+   on while the flow was suspended for the rebalance still moved it, so the
+   rewound partition's records up to there were dropped: whole input
+   partitions went unread after a restart. Found on the three-broker Kafka
+   cluster, where partitions led by different brokers are fetched at
+   different moments; on the single Tansu node the window never opened.
 
 Here the input partitions stay paused until the seek is done (1 then does no
 harm: the seek rewinds whatever was dropped), and the seek also rewinds
 never-committed partitions to the beginning, where this service's group
-starts (``consumer_auto_offset_reset`` is always ``earliest``).
+starts (``consumer_auto_offset_reset`` is always ``earliest``), forgetting
+their read offsets.
 """
 
 from __future__ import annotations
@@ -76,6 +84,10 @@ class _ServiceConsumer(faust_kafka.Consumer):
             await self._thread.seek_to_beginning(  # aiokafka checks the tuple type
                 *(TopicPartition(tp.topic, tp.partition) for tp in uncommitted)
             )
+            # Faust's own seek resets its read offsets for committed partitions
+            # only; a stale one would drop the rewound records as already read.
+            for tp in uncommitted:
+                self._read_offset[tp] = None
         # Faust also seeks from getmany while the flow is stopped, before
         # recovery has resumed anything: only the seek that follows the resume
         # of the input partitions releases them.
