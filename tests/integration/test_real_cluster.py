@@ -37,7 +37,7 @@ from tests.integration.test_replay_and_crash import (
     Output,
     by_event_id,
     portfolio_records,
-    run_portfolio,
+    reference_run,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.timeout(600)]
@@ -51,10 +51,7 @@ worker's producer retries meanwhile."""
 @pytest.fixture(scope="module")
 def kafka_reference(tmp_path_factory: pytest.TempPathFactory) -> Output:
     require_kafka()
-    run = asyncio.run(run_portfolio(tmp_path_factory.mktemp("kafka-reference"), "kafka"))
-    assert run.duplicates == 0
-    assert len(run.output) > 500
-    return run.output
+    return reference_run("kafka", tmp_path_factory)
 
 
 async def test_a_broker_killed_mid_stream_loses_nothing_and_leaders_fail_over(
@@ -177,11 +174,20 @@ async def resumed(
 
 
 async def all_own_partitions(workers: list[WorkerProcess], timeout_s: float = 90) -> float:
-    """Seconds until every worker's /status shows input partitions assigned to it."""
+    """Seconds until every worker has processed input records of partitions assigned to it.
+
+    Not just an assignment in /status (``lag``): a member has one as soon as it
+    joined, before it restored its tables, and must have done work to count."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         views = [await status(worker) for worker in workers]
-        if all(view is not None and view["lag"] for view in views):
+        if all(view is not None and view["lag"] and _processed(view) for view in views):
             return time.monotonic() - started
         await asyncio.sleep(0.3)
-    raise TimeoutError(f"not every worker got a partition in {timeout_s} s")
+    raise TimeoutError(f"not every worker processed records in {timeout_s} s")
+
+
+def _processed(view: dict[str, object]) -> bool:
+    partitions = view["partitions"]
+    assert isinstance(partitions, dict)
+    return any(part["last_offsets"] for part in partitions.values())

@@ -148,12 +148,23 @@ async def run_portfolio(
         return run
 
 
+_references: dict[str, Output] = {}
+
+
+def reference_run(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Output:
+    """The uninterrupted run on ``kind``, made once per session (the real-cluster
+    tests compare with the same one)."""
+    if kind not in _references:
+        run = asyncio.run(run_portfolio(tmp_path_factory.mktemp(f"reference-{kind}"), kind))
+        assert run.duplicates == 0, "an uninterrupted run publishes each tier change once"
+        assert len(run.output) > 500, "the portfolio must exercise many tier changes"
+        _references[kind] = run.output
+    return _references[kind]
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory, broker_kind: str) -> Output:
-    run = asyncio.run(run_portfolio(tmp_path_factory.mktemp("reference"), broker_kind))
-    assert run.duplicates == 0, "an uninterrupted run publishes each tier change once"
-    assert len(run.output) > 500, "the portfolio must exercise many tier changes"
-    return run.output
+    return reference_run(broker_kind, tmp_path_factory)
 
 
 class TestDeterminism:
