@@ -1,6 +1,8 @@
-"""``make bench``: throughput and latency of the full pipeline on the embedded broker.
+"""``make bench``: throughput and latency of the full pipeline, on Tansu and on Kafka.
 
-Three runs, each on a fresh in-memory broker, over the same simulated portfolio
+Each run on a fresh in-memory Tansu broker, or in a fresh namespace on a
+three-node Apache Kafka cluster (``--broker`` or ``BENCH_BROKER``: ``tansu``,
+``kafka`` or ``both``, the default), over the same simulated portfolio
 (encoded before any clock starts, so the simulator is not measured):
 
 1. **bare**: a Faust agent that only counts the input events (the framework's
@@ -29,16 +31,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench.brokers import BROKERS, Target, fresh_target, stop_shared_cluster
 from domain.events import Payment
 from schemas.codec import encode_missed_payment, encode_payment
 from simulator import PortfolioConfig, simulate
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import free_port
 from streams.preflight import ensure_topics
 from streams.settings import Settings
 
@@ -57,22 +61,25 @@ def portfolio(borrowers: int, months: int, seed: int) -> list[Record]:
 
 
 def environment(
-    broker: EmbeddedBroker, data: Path, partitions: int, policy: str = "dpd-only"
+    broker: Target, data: Path, partitions: int, policy: str = "dpd-only"
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARREARS_")}
-    return env | {
-        "ARREARS_BROKER_URL": broker.url,
-        "ARREARS_CLOCK": "event",
-        "ARREARS_POLICY": policy,
-        "ARREARS_PARTITIONS": str(partitions),
-        "ARREARS_WEB_PORT": str(free_port()),
-        "ARREARS_DATA_DIR": str(data),
-        "ARREARS_SESSION_TIMEOUT_S": "6",
-        "ARREARS_HEARTBEAT_INTERVAL_S": "0.5",
-        "ARREARS_REBALANCE_TIMEOUT_S": "6",
-        "ARREARS_LOG_LEVEL": "warning",
-        "ARREARS_LOG_FORMAT": "json",
-    }
+    return (
+        env
+        | broker.env()
+        | {
+            "ARREARS_CLOCK": "event",
+            "ARREARS_POLICY": policy,
+            "ARREARS_PARTITIONS": str(partitions),
+            "ARREARS_WEB_PORT": str(free_port()),
+            "ARREARS_DATA_DIR": str(data),
+            "ARREARS_SESSION_TIMEOUT_S": "6",
+            "ARREARS_HEARTBEAT_INTERVAL_S": "0.5",
+            "ARREARS_REBALANCE_TIMEOUT_S": "6",
+            "ARREARS_LOG_LEVEL": "warning",
+            "ARREARS_LOG_FORMAT": "json",
+        }
+    )
 
 
 async def produce(
@@ -94,16 +101,16 @@ async def produce(
         await producer.stop()
 
 
-async def prepared_broker(
-    broker: EmbeddedBroker, env: dict[str, str], records: list[Record]
-) -> None:
+async def prepared_broker(broker: Target, env: dict[str, str], records: list[Record]) -> None:
     await ensure_topics(Settings.from_env(env))
-    await produce(broker.bootstrap, ((topic, key, value) for topic, key, value, _ in records))
+    await produce(
+        broker.bootstrap, ((broker.topic(topic), key, value) for topic, key, value, _ in records)
+    )
 
 
-def bare_rate(records: list[Record], tmp: Path, partitions: int) -> float:
+def bare_rate(kind: str, records: list[Record], tmp: Path, partitions: int) -> float:
     tmp.mkdir(parents=True, exist_ok=True)
-    with EmbeddedBroker(port=free_port()) as broker:
+    with fresh_target(kind) as broker:
         env = environment(broker, tmp / "bare", partitions)
         asyncio.run(prepared_broker(broker, env, records))
         result = tmp / "bare-result.json"
@@ -190,10 +197,10 @@ class FullRun:
 
 
 def full_run(
-    records: list[Record], tmp: Path, partitions: int, policy: str = "dpd-only"
+    kind: str, records: list[Record], tmp: Path, partitions: int, policy: str = "dpd-only"
 ) -> FullRun:
     tmp.mkdir(parents=True, exist_ok=True)
-    with EmbeddedBroker(port=free_port()) as broker:
+    with fresh_target(kind) as broker:
         env = environment(broker, tmp / f"full-{policy}", partitions, policy)
         asyncio.run(prepared_broker(broker, env, records))
         worker = start_worker(env, tmp / "full-worker.log")
@@ -207,12 +214,14 @@ def full_run(
 
 
 async def paced_latencies(
-    broker: EmbeddedBroker, env: dict[str, str], records: list[Record], rate: float
+    broker: Target, env: dict[str, str], records: list[Record], rate: float
 ) -> list[float]:
     sent_at: dict[str, int] = {}
     latencies: list[float] = []
     consumer = AIOKafkaConsumer(
-        "tier-changes", bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest"
+        broker.topic("tier-changes"),
+        bootstrap_servers=broker.bootstrap,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=1, acks="all")
@@ -231,7 +240,7 @@ async def paced_latencies(
             due = started + index / rate
             if (delay := due - time.perf_counter()) > 0:
                 await asyncio.sleep(delay)
-            metadata = await (await producer.send(topic, value=value, key=key))
+            metadata = await (await producer.send(broker.topic(topic), value=value, key=key))
             sent_at[event_id] = metadata.timestamp
         await asyncio.sleep(3)
     finally:
@@ -241,8 +250,10 @@ async def paced_latencies(
     return latencies
 
 
-def latency(records: list[Record], tmp: Path, partitions: int, rate: float) -> list[float]:
-    with EmbeddedBroker(port=free_port()) as broker:
+def latency(
+    kind: str, records: list[Record], tmp: Path, partitions: int, rate: float
+) -> list[float]:
+    with fresh_target(kind) as broker:
         env = environment(broker, tmp / "latency", partitions)
         asyncio.run(ensure_topics(Settings.from_env(env)))
         worker = start_worker(env, tmp / "latency-worker.log")
@@ -275,46 +286,64 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="bare/full runs, alternated; medians compared"
     )
+    parser.add_argument(
+        "--broker",
+        choices=[*BROKERS, "both"],
+        default=os.environ.get("BENCH_BROKER", "both"),
+        help="tansu (embedded), kafka (three-node cluster, replication 3) or both (default)",
+    )
     args = parser.parse_args()
 
     records = portfolio(args.borrowers, args.months, args.seed)
     print(f"portfolio: {args.borrowers} borrowers x {args.months} months = {len(records):,} events")
-    with tempfile.TemporaryDirectory(prefix="arrears-bench-") as tmp_dir:
-        tmp = Path(tmp_dir)
-        bares: list[float] = []
-        fulls: list[float] = []
-        for round_number in range(1, args.rounds + 1):
-            bares.append(bare_rate(records, tmp / f"round-{round_number}", args.partitions))
-            fulls.append(full_run(records, tmp / f"round-{round_number}", args.partitions).rate)
-            print(
-                f"round {round_number}: bare Faust agent {bares[-1]:8,.0f} events/s, "
-                f"full pipeline {fulls[-1]:8,.0f} events/s ({fulls[-1] / bares[-1]:.2f} x)"
-            )
-        bare, full = statistics.median(bares), statistics.median(fulls)
-        print(f"bare Faust agent (count only), median:  {bare:10,.0f} events/s")
+    kinds = BROKERS if args.broker == "both" else (args.broker,)
+    with tempfile.TemporaryDirectory(prefix="arrears-bench-") as tmp_dir, ExitStack() as stack:
+        stack.callback(stop_shared_cluster)
+        for kind in kinds:
+            print(f"\n== on {describe(kind)}")
+            bench_on(kind, records, Path(tmp_dir) / kind, args)
+
+
+def describe(kind: str) -> str:
+    if kind == "tansu":
+        return "the embedded Tansu broker (memory, one node)"
+    return "a three-node Apache Kafka cluster (replication 3, min.insync.replicas 2)"
+
+
+def bench_on(kind: str, records: list[Record], tmp: Path, args: argparse.Namespace) -> None:
+    bares: list[float] = []
+    fulls: list[float] = []
+    for round_number in range(1, args.rounds + 1):
+        round_dir = tmp / f"round-{round_number}"
+        bares.append(bare_rate(kind, records, round_dir, args.partitions))
+        fulls.append(full_run(kind, records, round_dir, args.partitions).rate)
         print(
-            f"full pipeline (arrears worker), median: {full:10,.0f} events/s = {full / bare:.2f} x"
+            f"round {round_number}: bare Faust agent {bares[-1]:8,.0f} events/s, "
+            f"full pipeline {fulls[-1]:8,.0f} events/s ({fulls[-1] / bares[-1]:.2f} x)"
         )
-        scoring = full_run(records, tmp / "risk", args.partitions, policy="risk-adjusted")
-        print(
-            f"full pipeline, risk-adjusted policy (online scoring and learning), one run: "
-            f"{scoring.rate:10,.0f} events/s = {scoring.rate / bare:.2f} x"
-        )
-        print(
-            f"per input: risk-adjusted adds {1e6 / scoring.rate - 1e6 / full:.1f} us over "
-            f"dpd-only, {1e6 * scoring.model_seconds / len(records):.1f} us of it in the "
-            f"model's scoring and learning; the bare agent's whole cost per event: "
-            f"{1e6 / bare:.1f} us"
-        )
-        rate = full / 2
-        samples = latency(records[: args.latency_events], tmp, args.partitions, rate)
+    bare, full = statistics.median(bares), statistics.median(fulls)
+    print(f"bare Faust agent (count only), median:  {bare:10,.0f} events/s")
+    print(f"full pipeline (arrears worker), median: {full:10,.0f} events/s = {full / bare:.2f} x")
+    scoring = full_run(kind, records, tmp / "risk", args.partitions, policy="risk-adjusted")
+    print(
+        f"full pipeline, risk-adjusted policy (online scoring and learning), one run: "
+        f"{scoring.rate:10,.0f} events/s = {scoring.rate / bare:.2f} x"
+    )
+    print(
+        f"per input: risk-adjusted adds {1e6 / scoring.rate - 1e6 / full:.1f} us over "
+        f"dpd-only, {1e6 * scoring.model_seconds / len(records):.1f} us of it in the "
+        f"model's scoring and learning; the bare agent's whole cost per event: "
+        f"{1e6 / bare:.1f} us"
+    )
+    rate = full / 2
+    samples = latency(kind, records[: args.latency_events], tmp, args.partitions, rate)
     print(
         f"latency input -> tier change at {rate:,.0f} events/s, {len(samples)} tier changes: "
         f"p50 {percentile(samples, 50):.0f} ms, p99 {percentile(samples, 99):.0f} ms, "
         f"max {max(samples, default=0):.0f} ms"
     )
     verdict = "meets" if full >= bare / 2 else "MISSES"
-    print(f"bar (full >= 0.5 x bare): {verdict}")
+    print(f"bar (full >= 0.5 x bare) on {kind}: {verdict}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from schemas.codec import (
     tier_change_headers,
 )
 from streams.faust_app import build_app
+from streams.idempotence import produce_idempotently
 from streams.metrics import Metrics
 from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
 from streams.progress import ProgressWatch
@@ -278,6 +279,7 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
     app = build_app(
         settings,
         settings.app_id,
+        idempotent=produce_idempotently(settings),
         web_enabled=True,
         web_port=settings.web_port,
         web_bind=settings.web_host,

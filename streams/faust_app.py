@@ -29,8 +29,11 @@ PRODUCER_LINGER_MS = 5
 """A tier change waits at most this long for others to share its batch."""
 
 
-def build_app(settings: Settings, app_id: str, **overrides: Any) -> faust.App:
-    """A Faust app on the configured broker with this service's consumer settings."""
+def build_app(
+    settings: Settings, app_id: str, *, idempotent: bool = False, **overrides: Any
+) -> faust.App:
+    """A Faust app on the configured broker with this service's consumer settings;
+    ``idempotent`` (see ``streams.idempotence``) for an idempotent producer."""
     options: dict[str, Any] = dict(
         broker=settings.broker_url,
         store=settings.store,
@@ -59,7 +62,7 @@ def build_app(settings: Settings, app_id: str, **overrides: Any) -> faust.App:
         value_serializer="raw",
     )
     app = faust.App(app_id, **(options | overrides))
-    use_service_transport(app, settings.fetch_max_wait_ms)
+    use_service_transport(app, settings.fetch_max_wait_ms, idempotent=idempotent)
     return app
 
 

@@ -157,6 +157,9 @@ class Settings:
     max_open_installments: int = DEFAULT_LIMITS.max_open_installments
     """Unpaid missed installments one borrower may have over all loans; a missed
     installment beyond goes to ``dead-letters`` (``borrower_limit``)."""
+    idempotent_producer: Literal["auto", "on", "off"] = "auto"
+    """``on``: produce idempotently (KIP-98: the broker drops retried batches).
+    ``auto``: when the broker hands out producer ids (Kafka does, Tansu not)."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -228,6 +231,11 @@ class Settings:
             ),
             (self.max_loans_per_borrower >= 1, "max_loans_per_borrower", "must be at least 1"),
             (self.max_open_installments >= 1, "max_open_installments", "must be at least 1"),
+            (
+                self.idempotent_producer in ("auto", "on", "off"),
+                "idempotent_producer",
+                "must be auto, on or off",
+            ),
         ]
         for ok, name, why in checks:
             if not ok:

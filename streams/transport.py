@@ -23,11 +23,19 @@ histories that fetch order had decided. Three Faust behaviours combine:
    committed offset is missing or 0, so a partition the group never committed
    keeps the advanced position for good and its first records are never
    delivered.
+4. Nor does it reset Faust's read offset of such a partition, below which
+   Faust's fetcher drops records as already read. A record the fetcher handed
+   on while the flow was suspended for the rebalance still moved it, so the
+   rewound partition's records up to there were dropped: whole input
+   partitions went unread after a restart. Found on the three-broker Kafka
+   cluster, where partitions led by different brokers are fetched at
+   different moments; on the single Tansu node the window never opened.
 
 Here the input partitions stay paused until the seek is done (1 then does no
 harm: the seek rewinds whatever was dropped), and the seek also rewinds
 never-committed partitions to the beginning, where this service's group
-starts (``consumer_auto_offset_reset`` is always ``earliest``).
+starts (``consumer_auto_offset_reset`` is always ``earliest``), forgetting
+their read offsets.
 
 **Records of paused partitions drained when none is active.** Faust hands
 the fetcher thread its *live* set of active partitions, and aiokafka's
@@ -47,7 +55,7 @@ nothing for an empty one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 import aiokafka
@@ -94,6 +102,10 @@ class _ServiceConsumer(faust_kafka.Consumer):
             await self._thread.seek_to_beginning(  # aiokafka checks the tuple type
                 *(TopicPartition(tp.topic, tp.partition) for tp in uncommitted)
             )
+            # Faust's own seek resets its read offsets for committed partitions
+            # only; a stale one would drop the rewound records as already read.
+            for tp in uncommitted:
+                self._read_offset[tp] = None
         # Faust also seeks from getmany while the flow is stopped, before
         # recovery has resumed anything: only the seek that follows the resume
         # of the input partitions releases them.
@@ -140,15 +152,26 @@ class _ServiceConsumerThread(faust_kafka.AIOKafkaConsumerThread):
         return consumer
 
 
-def use_service_transport(app: faust.App, fetch_max_wait_ms: int) -> None:
-    """Give ``app`` the corrected consumer, waiting at most ``fetch_max_wait_ms`` per fetch."""
+def use_service_transport(
+    app: faust.App, fetch_max_wait_ms: int, *, idempotent: bool = False
+) -> None:
+    """Give ``app`` the corrected consumer, waiting at most ``fetch_max_wait_ms`` per fetch,
+    and a producer that is idempotent when ``idempotent`` (Faust's is only in transactions)."""
 
     class ServiceConsumer(_ServiceConsumer):
         pass
 
     ServiceConsumer.fetch_max_wait_ms = fetch_max_wait_ms
 
+    class ServiceProducer(faust_kafka.Producer):
+        def _settings_extra(self) -> Mapping[str, Any]:
+            extra = dict(super()._settings_extra())
+            if idempotent:
+                extra |= {"acks": "all", "enable_idempotence": True}
+            return extra
+
     class ServiceTransport(faust_kafka.Transport):
         Consumer = ServiceConsumer
+        Producer = ServiceProducer
 
     app.transport = ServiceTransport(app.conf.broker_consumer, app)

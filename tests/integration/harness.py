@@ -1,8 +1,11 @@
-"""Real-broker test harness: an embedded Tansu broker, worker processes, plain Kafka clients.
+"""Real-broker test harness: the brokers, worker processes, plain Kafka clients.
 
 Nothing here mocks Kafka: inputs are produced and outputs consumed with
 aiokafka over TCP, and the worker runs as its own ``arrears worker`` process
-so that it can be SIGKILLed like a crashed pod.
+so that it can be SIGKILLed like a crashed pod. The broker tests run on two
+brokers (``BROKERS``): a fresh embedded Tansu per test, and a three-node Apache
+Kafka cluster started once per session and shared, each test in its own
+namespace on it (a topic prefix and a consumer group of its own).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from streams.broker import EmbeddedBroker, free_port
+from bench.brokers import Target
+from streams.broker import free_port
 from streams.settings import Settings
 
 FAST_GROUP_SETTINGS = {
@@ -32,12 +36,11 @@ FAST_GROUP_SETTINGS = {
 }
 
 
-def worker_env(broker: EmbeddedBroker, tmp: Path, **overrides: str) -> dict[str, str]:
+def worker_env(broker: Target, tmp: Path, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARREARS_")}
     env |= FAST_GROUP_SETTINGS
+    env |= broker.env()
     env |= {
-        "ARREARS_BROKER_URL": broker.url,
-        "ARREARS_APP_ID": "arrears-test",
         "ARREARS_PARTITIONS": "4",
         "ARREARS_CLOCK": "event",
         # The DPD semantics are pinned by the traditional policy; risk tests opt in.
@@ -223,15 +226,15 @@ async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord]:
         await consumer.stop()
 
 
-async def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+async def committed_offsets(broker: Target, group: str) -> dict[TopicPartition, int]:
     """The offsets ``group`` has committed on the input topics (uncommitted ones left out)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        bootstrap_servers=broker.bootstrap, group_id=group, enable_auto_commit=False
     )
     await consumer.start()
     try:
         committed: dict[TopicPartition, int] = {}
-        for topic in ("payments", "missed-payments"):
+        for topic in (broker.topic("payments"), broker.topic("missed-payments")):
             for tp in await _partitions_of(consumer, topic):
                 offset = await consumer.committed(tp)
                 if offset is not None:
@@ -242,8 +245,12 @@ async def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, 
 
 
 async def _partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    partitions = consumer.partitions_for_topic(topic)
-    if not partitions:
-        await consumer.topics()  # refresh metadata once
-        partitions = consumer.partitions_for_topic(topic)
+    """The topic's partitions, from a Metadata request for all topics.
+
+    Not ``consumer.partitions_for_topic`` after ``consumer.topics()``: that
+    answers from the metadata the consumer got at start, and a consumer
+    subscribed to nothing asks for no topics. Tansu answers that request with
+    every topic, Kafka with none, so on Kafka the topic was never found."""
+    cluster = await consumer._client.fetch_all_metadata()
+    partitions = cluster.partitions_for_topic(topic)
     return [TopicPartition(topic, p) for p in sorted(partitions or ())]

@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench.brokers import fresh_target
 from bench.pipeline import produce
-from streams.broker import EmbeddedBroker, free_port
 from streams.preflight import ensure_topics
 from tests.integration.harness import (
     WorkerProcess,
@@ -41,8 +41,8 @@ RISK = {"ARREARS_POLICY": "risk-adjusted"}
 
 
 @pytest.fixture(scope="module")
-def risk_reference(tmp_path_factory: pytest.TempPathFactory) -> Output:
-    run = asyncio.run(run_portfolio(tmp_path_factory.mktemp("risk-reference"), **RISK))
+def risk_reference(tmp_path_factory: pytest.TempPathFactory, broker_kind: str) -> Output:
+    run = asyncio.run(run_portfolio(tmp_path_factory.mktemp("risk-reference"), broker_kind, **RISK))
     assert run.duplicates == 0
     return run.output
 
@@ -65,26 +65,26 @@ def test_warm_models_score_and_shift_tiers(risk_reference: Output) -> None:
 
 
 async def test_a_replay_learns_and_scores_exactly_as_before(
-    risk_reference: Output, tmp_path: Path
+    risk_reference: Output, tmp_path: Path, broker_kind: str
 ) -> None:
-    run = await run_portfolio(tmp_path, **RISK)
+    run = await run_portfolio(tmp_path, broker_kind, **RISK)
     assert run.duplicates == 0
     assert run.output == risk_reference
 
 
 async def test_a_new_worker_continues_from_the_checkpointed_models(
-    risk_reference: Output, tmp_path: Path
+    risk_reference: Output, tmp_path: Path, broker_kind: str
 ) -> None:
     records = list(portfolio_records())
     half = len(records) // 2
-    with EmbeddedBroker(port=free_port()) as broker:
+    with fresh_target(broker_kind) as broker:
         env = worker_env(broker, tmp_path, **(WORKER_SETTINGS | RISK))
         await ensure_topics(settings_for(env))
-        await produce(broker.bootstrap, records[:half])
+        await produce(broker.bootstrap, broker.records(records[:half]))
         learned = await _drain_and_stop(WorkerProcess(env, tmp_path / "first.log").start())
-        await produce(broker.bootstrap, records[half:])
+        await produce(broker.bootstrap, broker.records(records[half:]))
         finally_learned = await _drain_and_stop(WorkerProcess(env, tmp_path / "second.log").start())
-        output, _ = by_event_id(await read_all(broker.bootstrap, "tier-changes"))
+        output, _ = by_event_id(await read_all(broker.bootstrap, broker.topic("tier-changes")))
 
     restored = {
         line["partition"]: int(line["version"].rsplit("@", 1)[1])

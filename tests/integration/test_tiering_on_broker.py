@@ -1,7 +1,8 @@
-"""The service end to end on the embedded broker: exact tier changes, dead letters, views.
+"""The service end to end on a real broker: exact tier changes, dead letters, views.
 
 Inputs are produced and outputs consumed with plain aiokafka clients; the
-worker is a real ``arrears worker`` process.
+worker is a real ``arrears worker`` process. Every test runs on Tansu and on
+the Kafka cluster (``conftest.broker_kind``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.brokers import Target
 from bench.pipeline import produce
 from domain.events import MissedPayment, Payment
 from domain.timeline import change_id
@@ -24,7 +26,6 @@ from schemas.codec import (
     encode_payment,
 )
 from schemas.dead_letters import decode_dead_letter
-from streams.broker import EmbeddedBroker
 from tests.integration.harness import WorkerProcess, consume, settings_for, worker_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -87,12 +88,14 @@ EXPECTED_FOR_A = [
 
 class TestTieringOnTheBroker:
     async def test_a_borrower_timeline_comes_out_exactly_with_cloudevents_headers(
-        self, broker: EmbeddedBroker, start_worker: Callable[..., WorkerProcess]
+        self, broker: Target, start_worker: Callable[..., WorkerProcess]
     ) -> None:
         start_worker()
-        await produce(broker.bootstrap, SCENARIO)
+        await produce(broker.bootstrap, broker.records(SCENARIO))
 
-        records = await consume(broker.bootstrap, "tier-changes", until=len(EXPECTED_FOR_A))
+        records = await consume(
+            broker.bootstrap, broker.topic("tier-changes"), until=len(EXPECTED_FOR_A)
+        )
         changes = sorted((decode_tier_change(r.value) for r in records), key=lambda c: c.sequence)
 
         got = [
@@ -128,31 +131,31 @@ class TestTieringOnTheBroker:
         }
 
     async def test_refused_inputs_become_dead_letters_with_specific_reasons(
-        self, broker: EmbeddedBroker, start_worker: Callable[..., WorkerProcess]
+        self, broker: Target, start_worker: Callable[..., WorkerProcess]
     ) -> None:
         start_worker()
-        await produce(broker.bootstrap, SCENARIO)
+        await produce(broker.bootstrap, broker.records(SCENARIO))
 
         letters = [
             decode_dead_letter(r.value)
-            for r in await consume(broker.bootstrap, "dead-letters", until=3)
+            for r in await consume(broker.bootstrap, broker.topic("dead-letters"), until=3)
         ]
         by_code = {letter.error_code: letter for letter in letters}
         assert set(by_code) == {"currency_mismatch", "not_json", "key_mismatch"}
-        assert by_code["currency_mismatch"].source_topic == "missed-payments"
+        assert by_code["currency_mismatch"].source_topic == broker.topic("missed-payments")
         assert "EUR" in by_code["currency_mismatch"].error
         assert "USD" in by_code["currency_mismatch"].error
         assert by_code["not_json"].payload == "{not json"
         assert "does not match borrower_id" in by_code["key_mismatch"].error
         # Processing went on past the bad records: A's whole timeline is out.
-        assert len(await consume(broker.bootstrap, "tier-changes", until=6)) == 6
+        assert len(await consume(broker.bootstrap, broker.topic("tier-changes"), until=6)) == 6
 
     async def test_status_and_metrics_views_report_what_was_processed(
-        self, broker: EmbeddedBroker, start_worker: Callable[..., WorkerProcess]
+        self, broker: Target, start_worker: Callable[..., WorkerProcess]
     ) -> None:
         worker = start_worker()
-        await produce(broker.bootstrap, SCENARIO)
-        await consume(broker.bootstrap, "tier-changes", until=6)
+        await produce(broker.bootstrap, broker.records(SCENARIO))
+        await consume(broker.bootstrap, broker.topic("tier-changes"), until=6)
         port = worker.env["ARREARS_WEB_PORT"]
 
         async def fetch(path: str) -> bytes:
@@ -171,7 +174,7 @@ class TestTieringOnTheBroker:
 
 class TestWallClock:
     async def test_a_silent_borrower_escalates_when_the_wall_clock_passes_a_boundary(
-        self, broker: EmbeddedBroker, start_worker: Callable[..., WorkerProcess]
+        self, broker: Target, start_worker: Callable[..., WorkerProcess]
     ) -> None:
         start_worker(ARREARS_CLOCK="wall")
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -179,22 +182,24 @@ class TestWallClock:
         observed = today - timedelta(days=3)
         await produce(
             broker.bootstrap,
-            [
-                missed(
-                    "w1",
-                    "W",
-                    "I1",
-                    due.isoformat(),
-                    7_000,
-                    observed.replace(tzinfo=None).isoformat(),
-                ),
-            ],
+            broker.records(
+                [
+                    missed(
+                        "w1",
+                        "W",
+                        "I1",
+                        due.isoformat(),
+                        7_000,
+                        observed.replace(tzinfo=None).isoformat(),
+                    ),
+                ],
+            ),
         )
 
         changes = sorted(
             (
                 decode_tier_change(r.value)
-                for r in await consume(broker.bootstrap, "tier-changes", until=2)
+                for r in await consume(broker.bootstrap, broker.topic("tier-changes"), until=2)
             ),
             key=lambda c: c.sequence,
         )
@@ -209,13 +214,16 @@ class TestWallClock:
 
 class TestStartupChecks:
     async def test_the_worker_refuses_input_topics_with_different_partition_counts(
-        self, broker: EmbeddedBroker, tmp_path: object
+        self, broker: Target, tmp_path: object
     ) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
         await admin.start()
         try:
             await admin.create_topics(
-                [NewTopic("payments", 4, 1), NewTopic("missed-payments", 2, 1)]
+                [
+                    NewTopic(broker.topic("payments"), 4, broker.replication_factor),
+                    NewTopic(broker.topic("missed-payments"), 2, broker.replication_factor),
+                ]
             )
         finally:
             await admin.close()
@@ -225,5 +233,5 @@ class TestStartupChecks:
         assert worker.process is not None
         code = await asyncio.to_thread(worker.process.wait, 60)
         assert code == 2
-        assert "missed-payments=2, payments=4" in worker.log()
+        assert f"{broker.prefix}missed-payments=2, {broker.prefix}payments=4" in worker.log()
         assert "same number of partitions" in worker.log()

@@ -24,3 +24,13 @@ def test_commit_and_group_settings_reach_the_faust_configuration() -> None:
         conf.broker_rebalance_timeout,
     ) == (12.0, 2.0, 9.0)
     assert conf.processing_guarantee.value == "at_least_once"
+
+
+def test_an_idempotent_app_asks_aiokafka_for_an_idempotent_all_replica_producer() -> None:
+    settings = Settings()
+
+    plain = build_app(settings, "arrears-test").producer._settings_extra()
+    idempotent = build_app(settings, "arrears-test", idempotent=True).producer._settings_extra()
+
+    assert "enable_idempotence" not in plain
+    assert idempotent == {"acks": "all", "enable_idempotence": True}

@@ -96,6 +96,7 @@ class TestReadingValues:
 
 
 INVALID = [
+    ("ARREARS_IDEMPOTENT_PRODUCER", "yes"),
     ("ARREARS_CLOCK", "moon"),
     ("ARREARS_STALL_AFTER_S", "0"),
     ("ARREARS_STALL_AFTER_S", "inf"),

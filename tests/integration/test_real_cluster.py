@@ -1,0 +1,193 @@
+"""What only a real, replicated Kafka cluster can show: a broker dying under the
+service (leader failover) and the consumer group growing and shrinking.
+
+Both run the seeded portfolio of ``test_replay_and_crash`` live, and compare
+everything published with an uninterrupted run on the same cluster: nothing may
+be missing, and every re-send must be identical to its original
+(``by_event_id`` fails otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from bench.brokers import Target, fresh_target
+from streams.broker import free_port
+from streams.kafka_cluster import KafkaCluster
+from streams.preflight import ensure_topics
+from tests.integration.conftest import require_kafka
+from tests.integration.harness import (
+    WorkerProcess,
+    produce_paced,
+    read_all,
+    settings_for,
+    status,
+    wait_drained,
+    worker_env,
+)
+from tests.integration.test_replay_and_crash import (
+    PARTITIONS,
+    WORKER_SETTINGS,
+    Output,
+    by_event_id,
+    portfolio_records,
+    reference_run,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.timeout(600)]
+
+FAILOVER_BOUND_S = 30.0
+"""Outputs must resume this soon after a broker dies: the controller fences it
+after ``broker.session.timeout.ms`` (3 s here) and elects new leaders, and the
+worker's producer retries meanwhile."""
+
+
+@pytest.fixture(scope="module")
+def kafka_reference(tmp_path_factory: pytest.TempPathFactory) -> Output:
+    require_kafka()
+    return reference_run("kafka", tmp_path_factory)
+
+
+async def test_a_broker_killed_mid_stream_loses_nothing_and_leaders_fail_over(
+    kafka_reference: Output, tmp_path: Path
+) -> None:
+    with fresh_target("kafka") as broker:
+        assert broker.cluster is not None
+        env = worker_env(broker, tmp_path, **WORKER_SETTINGS)
+        await ensure_topics(settings_for(env))
+        worker = WorkerProcess(env, tmp_path / "worker.log").start()
+        try:
+            await wait_drained(worker, input_partitions=PARTITIONS)  # joined, nothing to do
+            production = asyncio.create_task(
+                produce_paced(broker.bootstrap, broker.records(portfolio_records()), 2000)
+            )
+            outputs = broker.topic("tier-changes")
+            while sum((await end_offsets(broker, outputs)).values()) < len(kafka_reference) // 3:
+                await asyncio.sleep(0.2)
+            victim = broker.cluster.leader_of(outputs, 0)
+            assert victim is not None
+            led = partitions_led_by(broker.cluster, outputs, victim)
+            before = await end_offsets(broker, outputs)
+            killed_at = time.monotonic()
+            broker.cluster.kill(victim)
+            try:
+                failover_s = await resumed(broker, outputs, led, before, killed_at)
+                assert broker.cluster.leader_of(outputs, 0) not in (None, victim)
+            finally:
+                restart_s = broker.cluster.restart(victim)
+            await production
+            await wait_drained(worker, input_partitions=PARTITIONS)
+        finally:
+            worker.stop()
+        output, duplicates = by_event_id(await read_all(broker.bootstrap, outputs))
+
+    assert sum(before.values()) < len(kafka_reference), "the kill must land mid-stream"
+    assert output == kafka_reference
+    print(
+        f"broker {victim} (leader of {outputs} partitions {sorted(led)}) killed at "
+        f"{sum(before.values())}/{len(kafka_reference)} tier changes; outputs resumed on its "
+        f"partitions after {failover_s:.1f} s; it served again {restart_s:.1f} s after its "
+        f"restart; {duplicates} re-sent"
+    )
+
+
+async def test_growing_to_three_workers_and_back_to_one_loses_nothing(
+    kafka_reference: Output, tmp_path: Path
+) -> None:
+    with fresh_target("kafka") as broker:
+        env = worker_env(broker, tmp_path, **WORKER_SETTINGS)
+        await ensure_topics(settings_for(env))
+        first = WorkerProcess(env, tmp_path / "worker-0.log").start()
+        helpers: list[WorkerProcess] = []
+        try:
+            await wait_drained(first, input_partitions=PARTITIONS)
+            production = asyncio.create_task(
+                produce_paced(broker.bootstrap, broker.records(portfolio_records()), 1000)
+            )
+            outputs = broker.topic("tier-changes")
+            while sum((await end_offsets(broker, outputs)).values()) < len(kafka_reference) // 5:
+                await asyncio.sleep(0.2)
+            for n in (1, 2):
+                helper_env = env | {"ARREARS_WEB_PORT": str(free_port())}
+                helpers.append(WorkerProcess(helper_env, tmp_path / f"worker-{n}.log").start())
+            grown_s = await all_own_partitions([first, *helpers])
+            at_shrink = sum((await end_offsets(broker, outputs)).values())
+            for helper in helpers:
+                helper.stop()
+            await production
+            await wait_drained(first, input_partitions=PARTITIONS)
+        finally:
+            for worker in [first, *helpers]:
+                worker.stop()
+        output, duplicates = by_event_id(await read_all(broker.bootstrap, outputs))
+
+    assert at_shrink < len(kafka_reference), "the group must shrink mid-stream"
+    assert output == kafka_reference
+    print(
+        f"three workers owned partitions {grown_s:.1f} s after two joined; back to one at "
+        f"{at_shrink}/{len(kafka_reference)} tier changes; {duplicates} re-sent"
+    )
+
+
+async def end_offsets(broker: Target, topic: str) -> dict[int, int]:
+    """Log end offset of each partition (Kafka's ListOffsets is exact; Tansu's is not)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=broker.bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        request_timeout_ms=5000,  # a dead leader must not hold the failover clock
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        ends = await consumer.end_offsets(partitions)
+        return {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+def partitions_led_by(cluster: KafkaCluster, topic: str, node: int) -> set[int]:
+    return {p for p in range(PARTITIONS) if cluster.leader_of(topic, p) == node}
+
+
+async def resumed(
+    broker: Target, topic: str, led: set[int], before: dict[int, int], killed_at: float
+) -> float:
+    """Seconds from the kill until every partition the dead broker led has grown."""
+    waiting = set(led)
+    while waiting:
+        elapsed = time.monotonic() - killed_at
+        assert elapsed < FAILOVER_BOUND_S, f"partitions {sorted(waiting)} stalled {elapsed:.1f} s"
+        try:
+            now = await end_offsets(broker, topic)
+        except Exception:  # metadata still naming the dead leader: ask again
+            now = {}
+        waiting = {p for p in waiting if now.get(p, 0) <= before[p]}
+        await asyncio.sleep(0.1)
+    return time.monotonic() - killed_at
+
+
+async def all_own_partitions(workers: list[WorkerProcess], timeout_s: float = 90) -> float:
+    """Seconds until every worker has processed input records of partitions assigned to it.
+
+    Not just an assignment in /status (``lag``): a member has one as soon as it
+    joined, before it restored its tables, and must have done work to count."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        views = [await status(worker) for worker in workers]
+        if all(view is not None and view["lag"] and _processed(view) for view in views):
+            return time.monotonic() - started
+        await asyncio.sleep(0.3)
+    raise TimeoutError(f"not every worker processed records in {timeout_s} s")
+
+
+def _processed(view: dict[str, object]) -> bool:
+    partitions = view["partitions"]
+    assert isinstance(partitions, dict)
+    return any(part["last_offsets"] for part in partitions.values())
