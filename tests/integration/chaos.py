@@ -96,6 +96,8 @@ def schedule(seed: int, rounds: int, *, max_workers: int = 2) -> list[Round]:
 class Tally:
     rounds: int = 0
     kills: int = 0
+    early_kills: int = 0
+    """Kills that did not wait for the group to settle (often mid-join or mid-recovery)."""
     restarts_at_once: int = 0
     restarts_delayed: int = 0
     restarts_past_session_timeout: int = 0
@@ -166,6 +168,7 @@ class Crew:
         victim.kill()
         killed = time.monotonic()
         self.tally.kills += 1
+        self.tally.early_kills += chaos.early
         if chaos.restart_after_s:
             await asyncio.sleep(chaos.restart_after_s)
         self.workers.insert(chaos.victim, self.start())
