@@ -50,6 +50,18 @@ timeout skipped everything produced while it was down and later committed
 past it (issue 9: silent loss in about half of the fast restarts). The fetch
 now works on a snapshot of the active set taken when it starts and returns
 nothing for an empty one.
+
+**A recovery seek to no offset when a rebalance lands mid-recovery.** Found by
+the chaos test (issue 9; seed 2549321612, two workers, a rebalance under way):
+a worker crashed with ``ValueError('Offset must be a positive integer')`` from
+aiokafka's ``seek``, called by Faust's recovery while seeking the standby
+changelog partitions. Faust's recovery reads its partition sets and offset
+maps live: a new assignment adds a partition with the offset ``None``
+(``Recovery._add``) and signals a restart of recovery, but a recovery already
+past building its offsets goes on to seek that ``None``. A seek now leaves out
+partitions without an offset; the restarted recovery builds and seeks them.
+The cause is read from Faust's code and the crash's log and traceback, not
+yet reproduced on demand.
 """
 
 from __future__ import annotations
@@ -113,6 +125,12 @@ class _ServiceConsumer(faust_kafka.Consumer):
             self._awaiting_seek = False
             held, self._held = self._held, set()
             super().resume_partitions(held & self.assignment())
+
+    async def seek_wait(self, partitions: Mapping[TP, int | None]) -> None:
+        """Seek and wait, leaving out partitions with no offset yet (see the module doc)."""
+        await super().seek_wait(
+            {tp: offset for tp, offset in partitions.items() if offset is not None}
+        )
 
     def uncommitted_stream_partitions(self) -> list[TP]:
         """Assigned partitions read by streams (not changelogs) with nothing committed.

@@ -26,7 +26,7 @@ from tests.integration.harness import (
     wait_drained,
     worker_env,
 )
-from tests.integration.test_replay_and_crash import (
+from tests.integration.portfolio import (
     PARTITIONS,
     WORKER_SETTINGS,
     Output,
