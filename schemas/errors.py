@@ -172,6 +172,22 @@ class FutureEventTime(InvalidRecord):
         )
 
 
+class WrongPartition(InvalidRecord):
+    """Raised when a record arrived on another partition than its key's under the Java
+    client's murmur2 partitioner: its producer partitions differently (librdkafka's
+    default is CRC32), and processing it would split its borrower's state."""
+
+    code = "wrong_partition"
+
+    def __init__(self, key: bytes, arrived_on: int, belongs_to: int, partitions: int) -> None:
+        super().__init__(
+            f"key {key[:128]!r} belongs on partition {belongs_to} of {partitions} (murmur2, "
+            f"the Java client's default partitioner), but arrived on {arrived_on}: its "
+            "producer partitions keys another way (librdkafka's default is CRC32; set "
+            "partitioner=murmur2_random there)"
+        )
+
+
 ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
     MissingValue,
     Oversized,
@@ -189,5 +205,6 @@ ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
     OversizedKey,
     KeyMismatch,
     FutureEventTime,
+    WrongPartition,
 )
 """Every concrete refusal, for tests and documentation that must cover them all."""

@@ -32,6 +32,7 @@ from schemas.codec import (
 from streams.faust_app import build_app
 from streams.idempotence import produce_idempotently
 from streams.metrics import Metrics
+from streams.partitioning import KeyPartitioner
 from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
 from streams.progress import ProgressWatch
 from streams.risk_scoring import RiskScoring
@@ -319,6 +320,7 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
         flush_interval_s=settings.flush_interval_ms / 1000,
         max_record_bytes=settings.max_record_bytes,
         max_event_skew_s=settings.max_event_skew_s,
+        partitioner=KeyPartitioner(settings.partitions),
         metrics=metrics,
         risk=risk,
         limits=BorrowerLimits(settings.max_loans_per_borrower, settings.max_open_installments),

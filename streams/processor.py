@@ -44,11 +44,12 @@ from domain.events import InputEvent, TierChange
 from domain.limits import DEFAULT_LIMITS, BorrowerLimits
 from domain.policy import TierPolicy
 from schemas.codec import INPUT_DECODERS
-from schemas.errors import FutureEventTime, InvalidRecord
+from schemas.errors import FutureEventTime, InvalidRecord, WrongPartition
 from scoring.tracker import BorrowerRisk
 from streams.cache import StateCache
 from streams.merge import PartitionMerger
 from streams.metrics import Metrics
+from streams.partitioning import KeyPartitioner
 from streams.risk_scoring import RiskScoring
 from streams.schedule import AgingSchedule
 
@@ -205,6 +206,8 @@ class TieringProcessor:
     max_event_skew_s: float = 3600.0
     """Inputs dated further ahead of the wall clock are refused (``future_event_time``)."""
     aging_batch: int = AGING_BATCH
+    partitioner: KeyPartitioner | None = None
+    """Checks that each record is on its key's partition (None: not checked)."""
     cache_capacity: int = 100_000
     metrics: Metrics = field(default_factory=Metrics)
     monotonic: Callable[[], float] = time.monotonic
@@ -245,6 +248,16 @@ class TieringProcessor:
             )
         except InvalidRecord as error:
             self._dead_letter(record, error)
+            return
+        if (
+            self.partitioner is not None
+            and record.key is not None
+            and (home := self.partitioner.partition_of(record.key)) != record.partition
+        ):
+            self._dead_letter(
+                record,
+                WrongPartition(record.key, record.partition, home, self.partitioner.partitions),
+            )
             return
         if event.event_time.timestamp() > self.wall_clock() + self.max_event_skew_s:
             self._dead_letter(record, FutureEventTime(event, self.max_event_skew_s))

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from streams_fakes import Rig, missed
 from structlog.testing import capture_logs
 
 from domain.borrower import BorrowerState
+from streams.partitioning import KeyPartitioner
 from streams.processor import TieringProcessor
 from tests.builders import instant, paid
 
@@ -171,3 +173,35 @@ class TestBoundedWorkPerTick:
             aged_per_tick.append(len(rig.outputs.tier_changes) - before)
 
         assert aged_per_tick == [3, 3, 1, 0]
+
+
+class TestRecordsOnTheWrongPartition:
+    """Producers that partition keys another way (librdkafka's CRC32) split a borrower's
+    inputs across partitions; each such record is refused, never half-applied."""
+
+    @pytest.mark.parametrize("borrower", ["b1", "b2", "B000123", "émile"])
+    async def test_only_the_keys_murmur2_partition_is_accepted(self, borrower: str) -> None:
+        rig = Rig(auto_confirm=True)
+        partitioner = KeyPartitioner(partitions=4)
+        home = partitioner.partition_of(borrower.encode())
+        p = rig.processor(partitioner=partitioner)
+        p.assign(range(4))
+        for partition in range(4):
+            event = missed(f"m{partition}", "2024-01-01", borrower=borrower)
+            p.offer(rig.feed.event(event, partition=partition))
+        await p.flush()
+
+        refused = [record.partition for record, _ in rig.outputs.dead_letters]
+        assert refused == sorted(set(range(4)) - {home})
+        assert set(dead_letter_codes(rig)) == {"wrong_partition"}
+        assert [c.borrower_id for c in rig.outputs.tier_changes] == [borrower]
+        assert len(rig.acked()) == 4
+
+    @pytest.mark.parametrize("partitions", [1, 3, 8, 12])
+    def test_the_partition_is_the_one_the_default_producer_picks(self, partitions: int) -> None:
+        producer_pick = DefaultPartitioner()  # aiokafka's, murmur2 like the Java client's
+        every = list(range(partitions))
+        keys = [b"a", b"b1", b"B000123", "émile".encode(), b"\xff" * 40]
+        assert [KeyPartitioner(partitions).partition_of(k) for k in keys] == [
+            producer_pick(k, every, every) for k in keys
+        ]

@@ -1,0 +1,95 @@
+"""A producer in another language: librdkafka (confluent-kafka) with its default partitioner.
+
+librdkafka hashes keys with CRC32 (``consistent_random``), the Java client and
+aiokafka with murmur2, so most borrowers' records land on other partitions than
+the service's own keying expects, and a borrower's payments and missed payments
+can land on different ones. Every such record must be refused
+(``wrong_partition``) and nothing else lost: the records on their key's murmur2
+partition are applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+
+from bench.brokers import Target
+from schemas.dead_letters import decode_dead_letter
+from streams.partitioning import KeyPartitioner
+from streams.preflight import ensure_topics
+from tests.integration.harness import WorkerProcess, consume, settings_for, wait_drained, worker_env
+from tests.integration.portfolio import PARTITIONS, WORKER_SETTINGS, portfolio_records
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+RECORDS = 1500
+
+
+def produce_with_librdkafka(
+    target: Target, records: list[tuple[str, bytes, bytes]]
+) -> list[tuple[str, int, int, bytes]]:
+    """Produce as a confluent-kafka client with default settings would; return where each
+    record landed: ``(topic, partition, offset, key)``."""
+    producer = Producer({"bootstrap.servers": target.bootstrap, "acks": "all"})
+    landed: list[tuple[str, int, int, bytes]] = []
+
+    def delivered(error: object, message: object) -> None:
+        assert error is None, error
+        landed.append(
+            (message.topic(), message.partition(), message.offset(), message.key())  # type: ignore[attr-defined]
+        )
+
+    for topic, key, value in target.records(records):
+        producer.produce(topic, value=value, key=key, on_delivery=delivered)
+        producer.poll(0)
+    assert producer.flush(60) == 0
+    return landed
+
+
+async def test_records_off_their_keys_murmur2_partition_are_dead_lettered_and_the_rest_applied(
+    broker: Target, start_worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    settings = settings_for(worker_env(broker, tmp_path, **WORKER_SETTINGS))
+    await ensure_topics(settings)
+    records = list(portfolio_records())[:RECORDS]
+    landed = await asyncio.to_thread(produce_with_librdkafka, broker, records)
+    home = KeyPartitioner(PARTITIONS)
+    misplaced = {(t, p, o) for t, p, o, key in landed if home.partition_of(key) != p}
+    assert 0.5 * RECORDS < len(misplaced) < RECORDS, "CRC32 and murmur2 mostly disagree"
+
+    worker = start_worker(**WORKER_SETTINGS)
+    await wait_drained(worker, input_partitions=PARTITIONS)
+    letters = [
+        decode_dead_letter(r.value)
+        for r in await consume(
+            broker.bootstrap, broker.topic("dead-letters"), until=len(misplaced), timeout_s=120
+        )
+    ]
+
+    assert {(d.source_topic, d.partition, d.offset) for d in letters} == misplaced
+    assert {d.error_code for d in letters} == {"wrong_partition"}
+    assert "murmur2" in letters[0].error
+    metrics = await asyncio.to_thread(_metrics, worker)
+    assert metrics["arrears_input_events_total"] == RECORDS
+    assert metrics['arrears_dead_letters_total{reason="wrong_partition"}'] == len(misplaced)
+
+
+def _metrics(worker: WorkerProcess) -> dict[str, float]:
+    """The worker's metrics, each series summed over the labels not named in it."""
+    url = f"http://127.0.0.1:{worker.env['ARREARS_WEB_PORT']}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    series: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            series[name] = series.get(name, 0.0) + float(value)
+            bare = name.split("{", 1)[0]
+            if bare != name:
+                series[bare] = series.get(bare, 0.0) + float(value)
+    return series
