@@ -379,13 +379,19 @@ def _is_host(host: str) -> bool:
 
 
 def _is_broker_url(url: str) -> bool:
-    """``kafka://host:port`` (port 1 to 65535), several separated by ``;``.
+    """``kafka://host:port`` (port 1 to 65535), several separated by ``;``, the scheme
+    on the first and optional on the others (Faust reads both spellings).
 
-    >>> [_is_broker_url(u) for u in ("kafka://a:9092;kafka://[::1]:9093", "kafka://a", "a:1")]
-    [True, False, False]
+    >>> [_is_broker_url(u) for u in ("kafka://a:9092;kafka://[::1]:9093", "kafka://a:1;b:2")]
+    [True, True]
+    >>> [_is_broker_url(u) for u in ("kafka://a", "a:1", "kafka://a:1;", "kafka://a:1;b")]
+    [False, False, False, False]
     """
-    for server in url.split(";"):
-        found = re.fullmatch(r"kafka://(.+):([0-9]{1,5})", server)
+    first, *others = url.split(";")
+    if not first.startswith("kafka://"):
+        return False
+    for server in [first, *others]:
+        found = re.fullmatch(r"(?:kafka://)?(.+):([0-9]{1,5})", server)
         if found is None or not _is_host(found[1]) or not 0 < int(found[2]) < 65536:
             return False
         if ":" in found[1] and not found[1].startswith("["):  # IPv6 needs brackets here

@@ -20,9 +20,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.brokers import Target
 from domain.events import MissedPayment
 from schemas.codec import decode_tier_change, encode_missed_payment
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import free_port
+from streams.partitioning import KeyPartitioner
 from tests.integration.harness import WorkerProcess, consume, status
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -59,6 +61,15 @@ async def served_status(worker: WorkerProcess, timeout_s: float = 60) -> dict[st
     raise TimeoutError(f"no /status after {timeout_s}s:\n{worker.log()[-3000:]}")
 
 
+def on_partition(partition: int, *, of: int) -> str:
+    """A borrower id whose key the default (murmur2) partitioner puts on ``partition``:
+    the worker refuses records off their key's partition."""
+    partitioner = KeyPartitioner(of)
+    return next(
+        f"B{n}" for n in range(10_000) if partitioner.partition_of(f"B{n}".encode()) == partition
+    )
+
+
 def missed_payment(borrower: str) -> bytes:
     event = MissedPayment(
         f"{borrower}-m1",
@@ -75,14 +86,14 @@ def missed_payment(borrower: str) -> bytes:
 
 class TestStartsFromAnyDirectory:
     async def test_with_default_settings_it_serves_status_from_an_empty_directory(
-        self, broker: EmbeddedBroker, tmp_path: Path
+        self, broker: Target, tmp_path: Path
     ) -> None:
         cwd, state = tmp_path / "empty", tmp_path / "state"
         cwd.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("ARREARS_")}
         # Only what a second worker on this machine must differ in: no setting of data.
         env |= {
-            "ARREARS_BROKER_URL": broker.url,
+            **broker.env(),  # where the broker is, and this test's names on it
             "ARREARS_WEB_PORT": str(free_port()),
             "XDG_STATE_HOME": str(state),
         }
@@ -110,16 +121,18 @@ class TestStartsFromAnyDirectory:
 
 class TestAdoptsTheInputPartitionCount:
     async def test_inputs_with_3_partitions_are_processed_on_all_3_despite_8_configured(
-        self, broker: EmbeddedBroker, start_worker: Callable[..., WorkerProcess]
+        self, broker: Target, start_worker: Callable[..., WorkerProcess]
     ) -> None:
-        await create_topics(broker.bootstrap, {"payments": 3, "missed-payments": 3})
+        await create_topics(
+            broker.bootstrap, {broker.topic("payments"): 3, broker.topic("missed-payments"): 3}
+        )
         producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
         await producer.start()
-        borrowers = {p: f"B{p}" for p in range(3)}
+        borrowers = {p: on_partition(p, of=3) for p in range(3)}
         try:
             for partition, borrower in borrowers.items():
                 await producer.send_and_wait(
-                    "missed-payments",
+                    broker.topic("missed-payments"),
                     missed_payment(borrower),
                     key=borrower.encode(),
                     partition=partition,
@@ -127,47 +140,59 @@ class TestAdoptsTheInputPartitionCount:
         finally:
             await producer.stop()
 
-        worker = start_worker(ARREARS_PARTITIONS="8", ARREARS_APP_ID="adopting")
+        app_id = f"{broker.app_id}-adopting"
+        worker = start_worker(ARREARS_PARTITIONS="8", ARREARS_APP_ID=app_id)
         await served_status(worker)  # before reading: a read would auto-create tier-changes
-        changes = await consume(broker.bootstrap, "tier-changes", until=3, timeout_s=120)
+        changes = await consume(
+            broker.bootstrap, broker.topic("tier-changes"), until=3, timeout_s=120
+        )
         view = await served_status(worker)
 
-        assert sorted(decode_tier_change(r.value).borrower_id for r in changes) == [
-            "B0",
-            "B1",
-            "B2",
-        ]
+        assert sorted(decode_tier_change(r.value).borrower_id for r in changes) == sorted(
+            borrowers.values()
+        )
         partitions = view["partitions"]
         assert isinstance(partitions, dict)
         assert {p: v["last_offsets"] for p, v in partitions.items()} == {
             str(p): {"missed-payments": 0} for p in borrowers
         }
-        changelogs = ["adopting-borrowers-changelog", "tier-changes", "dead-letters"]
+        changelogs = [
+            f"{app_id}-borrowers-changelog",
+            broker.topic("tier-changes"),
+            broker.topic("dead-letters"),
+        ]
         assert await partition_counts(broker.bootstrap, changelogs) == dict.fromkeys(changelogs, 3)
         assert "ARREARS_PARTITIONS=8 is ignored" in worker.log()
 
     async def test_without_inputs_it_creates_them_with_the_configured_count(
-        self, broker: EmbeddedBroker, start_worker: Callable[..., WorkerProcess]
+        self, broker: Target, start_worker: Callable[..., WorkerProcess]
     ) -> None:
         worker = start_worker(ARREARS_PARTITIONS="5")
         await served_status(worker)
 
-        names = ["payments", "missed-payments", "tier-changes", "dead-letters"]
+        names = [
+            broker.topic(n) for n in ("payments", "missed-payments", "tier-changes", "dead-letters")
+        ]
         assert await partition_counts(broker.bootstrap, names) == dict.fromkeys(names, 5)
         assert "is ignored" not in worker.log()
 
     async def test_a_changelog_partitioned_unlike_the_inputs_stops_the_worker(
-        self, broker: EmbeddedBroker, start_worker: Callable[..., WorkerProcess]
+        self, broker: Target, start_worker: Callable[..., WorkerProcess]
     ) -> None:
+        app_id = f"{broker.app_id}-old"
         await create_topics(
             broker.bootstrap,
-            {"payments": 3, "missed-payments": 3, "old-borrowers-changelog": 8},
+            {
+                broker.topic("payments"): 3,
+                broker.topic("missed-payments"): 3,
+                f"{app_id}-borrowers-changelog": 8,
+            },
         )
-        worker = start_worker(ARREARS_APP_ID="old")
+        worker = start_worker(ARREARS_APP_ID=app_id)
         assert worker.process is not None
         code = await asyncio.to_thread(worker.process.wait, 60)
 
         assert code == 2
-        assert "old-borrowers-changelog has 8 partitions but the input topics have 3" in (
+        assert f"{app_id}-borrowers-changelog has 8 partitions but the input topics have 3" in (
             worker.log()
         )
