@@ -32,6 +32,7 @@ from tests.integration.harness import (
     worker_env,
 )
 from tests.integration.portfolio import (
+    LIVE_RUNS_DIVERGE,
     PARTITIONS,
     WORKER_SETTINGS,
     Output,
@@ -54,6 +55,7 @@ def kafka_reference(tmp_path_factory: pytest.TempPathFactory) -> Output:
     return reference_run("kafka", tmp_path_factory)
 
 
+@LIVE_RUNS_DIVERGE
 async def test_a_broker_killed_mid_stream_loses_nothing_and_leaders_fail_over(
     kafka_reference: Output, tmp_path: Path
 ) -> None:
@@ -97,6 +99,7 @@ async def test_a_broker_killed_mid_stream_loses_nothing_and_leaders_fail_over(
     )
 
 
+@LIVE_RUNS_DIVERGE
 async def test_growing_to_three_workers_and_back_to_one_loses_nothing(
     kafka_reference: Output, tmp_path: Path
 ) -> None:
