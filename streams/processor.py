@@ -136,19 +136,21 @@ def encode_borrower(borrower: Borrower, partition: int, stream_time: float | Non
 
 
 def decode_borrower(value: bytes) -> tuple[Borrower, int]:
+    borrower, partition, _ = decode_stored(value)
+    return borrower, partition
+
+
+def decode_stored(value: bytes) -> tuple[Borrower, int, float | None]:
+    """A table value: the borrower, its input partition, and the partition stream time
+    it was written at (None for states written before stream times were stored)."""
     envelope = orjson.loads(value)
     risk = envelope.get("risk")
     borrower = Borrower(
         BorrowerState.from_dict(envelope["state"]),
         None if risk is None else BorrowerRisk.from_dict(risk),
     )
-    return borrower, envelope["partition"]
-
-
-def stored_stream_time(value: bytes) -> float | None:
-    """The partition stream time a stored borrower state was written at (None: older state)."""
-    stream_time = orjson.loads(value).get("stream_time")
-    return None if stream_time is None else float(stream_time)
+    stream_time = envelope.get("stream_time")
+    return borrower, envelope["partition"], None if stream_time is None else float(stream_time)
 
 
 @dataclass(slots=True)
@@ -325,13 +327,12 @@ class TieringProcessor:
         unreadable = 0
         for borrower_id, value in self.table.scan():
             try:
-                stored, partition = decode_borrower(value)
+                stored, partition, written_at = decode_stored(value)
                 if partition not in schedules:
                     continue
                 cached = self.cache.get(borrower_id)  # newer than the table, if present
                 current = stored if cached is None else cached
                 boundary = current.state.next_boundary(self.policy)
-                written_at = stored_stream_time(value)
             except Exception as error:  # one bad state must not keep a partition unaged
                 unreadable += 1
                 self.metrics.internal_errors.labels("recovery").inc()
