@@ -102,6 +102,22 @@ class PartitionMerger(Generic[T]):
             self._caught_up_until.pop(source, None)
         queue.append(_Buffered(event_time, now, item))
 
+    def forget(self, source: Hashable, stale: Callable[[T], bool]) -> int:
+        """Drop the buffered records of ``source`` that ``stale`` picks; return how many.
+
+        For a consumer that went back (a seek to the committed offset after a
+        rebalance): the records it will deliver again must not also wait here
+        from the first delivery, ahead of records that are now read a second time.
+        """
+        queue = self._queues[source]
+        kept = deque(entry for entry in queue if not stale(entry.item))
+        dropped = len(queue) - len(kept)
+        if dropped:
+            self._queues[source] = kept
+            self._blocked_until = float("-inf")
+            self._caught_up_until.pop(source, None)
+        return dropped
+
     def release(self, *, now: float, caught_up: Callable[[Hashable], bool]) -> list[T]:
         """Pop every record that may be processed now, in processing order.
 

@@ -56,6 +56,18 @@ class Metrics:
             "Inputs older than the borrower's last tier change, applied at that later instant",
             registry=r,
         )
+        self.stale_inputs = Counter(
+            "arrears_stale_inputs",
+            "Records delivered for a partition revoked in a rebalance and not assigned again; "
+            "ignored (its owner reads them from the committed offset)",
+            registry=r,
+        )
+        self.input_rewinds = Counter(
+            "arrears_input_rewinds",
+            "Times an input topic-partition was delivered again from an earlier offset "
+            "(a seek to the committed offset, after a rebalance)",
+            registry=r,
+        )
         self.dead_letters = Counter(
             "arrears_dead_letters", "Inputs sent to dead-letters", ["reason"], registry=r
         )

@@ -224,6 +224,8 @@ class TieringProcessor:
         self.cache: StateCache[Borrower] = StateCache(self.cache_capacity)
         self._partitions: dict[int, _PartitionState] = {}
         self._scheduled_partitions: set[int] = set()
+        self._revoked: set[int] = set()
+        """Partitions let go of in a rebalance and not assigned again yet."""
         self._futures: list[Awaitable[object]] = []
         self._acks: list[tuple[int, Callable[[], object]]] = []
         # What an internal error needs to put a borrower back as it was before the
@@ -240,9 +242,23 @@ class TieringProcessor:
     # -- input -------------------------------------------------------------
 
     def offer(self, record: InputRecord) -> None:
-        """Take one consumed record: dead-letter it, or buffer it for the merge."""
+        """Take one consumed record: dead-letter it, or buffer it for the merge.
+
+        A record of a partition revoked and not assigned again is ignored, never
+        acknowledged: it was fetched for the previous assignment, and whoever owns
+        the partition now reads it from the committed offset. Taking it would
+        rebuild the partition's merge from a stale read position (its topics then
+        look read to their end while their records are being fetched again) and
+        apply inputs of a partition another worker may own.
+        """
+        if record.partition in self._revoked:
+            self.metrics.stale_inputs.inc()
+            return
         self.metrics.inputs.received[record.kind] += 1
         part = self._partition(record.partition)
+        previous = part.last_offsets.get(record.kind)
+        if previous is not None and record.offset <= previous:
+            self._rewound(record, part)
         part.last_offsets[record.kind] = record.offset
         try:
             event = INPUT_DECODERS[record.kind](
@@ -271,6 +287,21 @@ class TieringProcessor:
             now=self.monotonic(),
         )
         self._release(record.partition, part)
+
+    def _rewound(self, record: InputRecord, part: _PartitionState) -> None:
+        """The consumer went back to ``record``'s offset (a seek to the committed offset):
+        what the merge still holds of that topic from there on is delivered again, so
+        the first copies go. Inputs already applied come again as duplicates."""
+        dropped = part.merger.forget(record.kind, lambda held: held[0].offset >= record.offset)
+        self.metrics.input_rewinds.inc()
+        log.info(
+            "input re-read from an earlier offset",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            delivered_before=part.last_offsets[record.kind],
+            dropped_from_merge=dropped,
+        )
 
     def tick(self) -> None:
         """Release merge buffers whose wait has run out; with the wall clock, age borrowers;
@@ -319,6 +350,7 @@ class TieringProcessor:
         borrower of the partition is visible and none goes unaged after a
         restart or a rebalance.
         """
+        self._revoked -= set(partitions)
         fresh = set(partitions) - self._scheduled_partitions
         if not fresh:
             return
@@ -372,6 +404,7 @@ class TieringProcessor:
         from the table and replays them (re-sending identical tier changes at
         worst).
         """
+        self._revoked |= set(partitions)
         gone = set(partitions) & self.partitions
         for partition in gone:
             del self._partitions[partition]

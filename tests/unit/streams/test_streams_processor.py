@@ -683,6 +683,91 @@ class TestRevoke:
         assert rig.acked() == [f"acked {MISSED}/0@0"]
 
 
+class TestStaleDeliveries:
+    """After a rebalance Faust seeks every input partition back to its committed offset;
+    records fetched for the previous assignment must not steer the new one."""
+
+    async def test_records_delivered_between_a_revoke_and_the_next_assign_are_ignored(
+        self,
+    ) -> None:
+        rig = Rig(auto_confirm=True)
+        p = rig.processor()
+        in_reminder(rig, p)
+        await p.flush()
+        p.revoke(p.partitions)
+        stale = rig.feed.event(paid("p1", 100, "2024-01-05"))
+
+        p.offer(stale)
+        await p.flush()
+
+        assert steps(rig.outputs.tier_changes) == [("b1", 0, 1)]
+        assert p.partitions == set()
+        assert rig.acked() == [f"acked {MISSED}/0@0"]
+        assert p.metrics.stale_inputs._value.get() == 1
+        p.assign({0})
+        p.offer(stale)
+        assert steps(rig.outputs.tier_changes) == [("b1", 0, 1), ("b1", 1, 0)]
+
+    async def test_a_stale_record_cannot_make_a_topic_look_read_while_it_is_read_again(
+        self,
+    ) -> None:
+        """The chaos loop's divergence: a missed report fetched before a rebalance and
+        delivered after it left its offset as "delivered", so once the seek brought
+        the borrower's later payment first, the missed reports topic looked read to
+        its end and the payment went ahead of the report it follows."""
+        rig = Rig(auto_confirm=True)
+        p = rig.processor(max_idle_s=0.2)
+        reported = rig.feed.event(missed("m1", "2024-01-01"))  # missed-payments@0
+        other = rig.feed.event(missed("m2", "2024-01-01", borrower="b2"))  # @1
+        payment = rig.feed.event(paid("p1", 100, "2024-01-05"))
+        rig.offsets.set_lag(MISSED, 0, 2)
+        p.revoke({0})
+        p.offer(other)  # fetched for the previous assignment, delivered after the revoke
+        p.assign({0})
+
+        p.offer(payment)  # the seek to the committed offsets: the payment comes first
+        rig.monotonic.advance(1.0)
+        p.tick()
+        assert rig.outputs.tier_changes == [], "the unread missed reports come first"
+        p.offer(reported)
+        p.offer(other)
+
+        assert [(c.borrower_id, c.tier, c.reasons) for c in rig.outputs.tier_changes] == [
+            ("b1", 1, (reasons.MISSED_INSTALLMENT,)),
+            ("b2", 1, (reasons.MISSED_INSTALLMENT,)),
+            ("b1", 0, (reasons.PAYMENT, reasons.CURED)),
+        ]
+
+    async def test_a_topic_read_again_from_an_earlier_offset_is_merged_once(self) -> None:
+        rig = Rig(auto_confirm=True)
+        p = rig.processor()
+        first = rig.feed.event(missed("m1", "2024-01-01"))
+        second = rig.feed.event(missed("m2", "2024-01-01", borrower="b2"))
+        rig.offsets.set_lag(PAYMENTS, 0, 1)  # a payment is unread: the reports wait
+        p.offer(first)
+        p.offer(second)
+
+        with capture_logs() as logs:
+            p.offer(first)  # the consumer went back to offset 0
+        p.offer(second)
+
+        assert p.status()["partitions"]["0"]["buffered"] == 2  # type: ignore[index]
+        assert p.metrics.input_rewinds._value.get() == 1
+        assert [e for e in logs if e["event"] == "input re-read from an earlier offset"] == [
+            {
+                "event": "input re-read from an earlier offset",
+                "log_level": "info",
+                "topic": MISSED,
+                "partition": 0,
+                "offset": 0,
+                "delivered_before": 1,
+                "dropped_from_merge": 2,
+            }
+        ]
+        p.offer(rig.feed.event(paid("p1", 100, "2024-01-05")))
+        assert steps(rig.outputs.tier_changes) == [("b1", 0, 1), ("b2", 0, 1), ("b1", 1, 0)]
+
+
 class TestAssign:
     async def test_assign_rebuilds_aging_schedules_from_the_table(self) -> None:
         rig = Rig(auto_confirm=True)
