@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-import orjson
 import structlog
 from prometheus_client import Counter, Gauge
 
@@ -45,13 +44,20 @@ from domain.limits import DEFAULT_LIMITS, BorrowerLimits
 from domain.policy import TierPolicy
 from schemas.codec import INPUT_DECODERS
 from schemas.errors import FutureEventTime, InvalidRecord, WrongPartition
-from scoring.tracker import BorrowerRisk
 from streams.cache import StateCache
 from streams.merge import PartitionMerger
 from streams.metrics import Metrics
 from streams.partitioning import KeyPartitioner
 from streams.risk_scoring import RiskScoring
 from streams.schedule import AgingSchedule
+from streams.stored import (
+    Borrower,
+    decode_borrower,
+    decode_stream_time_mark,
+    encode_borrower,
+    is_stream_time_mark,
+    stream_time_mark,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -115,45 +121,6 @@ class Offsets(Protocol):
 
 
 @dataclass(slots=True)
-class Borrower:
-    """A borrower as the processor keeps it: the domain state and, under a
-    risk-adjusted policy, the risk features and the labels waiting to resolve."""
-
-    state: BorrowerState
-    risk: BorrowerRisk | None = None
-
-
-def encode_borrower(borrower: Borrower, partition: int, stream_time: float | None = None) -> bytes:
-    """Table value: the borrower's sections, the input partition it belongs to and that
-    partition's stream time when it was written (the newest over a partition's states
-    is where a restarted worker resumes the partition's stream time)."""
-    value: dict[str, object] = {"partition": partition, "state": borrower.state.to_dict()}
-    if borrower.risk is not None:
-        value["risk"] = borrower.risk.to_dict()
-    if stream_time is not None and stream_time > float("-inf"):
-        value["stream_time"] = stream_time
-    return orjson.dumps(value)
-
-
-def decode_borrower(value: bytes) -> tuple[Borrower, int]:
-    borrower, partition, _ = decode_stored(value)
-    return borrower, partition
-
-
-def decode_stored(value: bytes) -> tuple[Borrower, int, float | None]:
-    """A table value: the borrower, its input partition, and the partition stream time
-    it was written at (None for states written before stream times were stored)."""
-    envelope = orjson.loads(value)
-    risk = envelope.get("risk")
-    borrower = Borrower(
-        BorrowerState.from_dict(envelope["state"]),
-        None if risk is None else BorrowerRisk.from_dict(risk),
-    )
-    stream_time = envelope.get("stream_time")
-    return borrower, envelope["partition"], None if stream_time is None else float(stream_time)
-
-
-@dataclass(slots=True)
 class _ReadToEnd:
     """Whether an input topic of one partition has been read to its end, for the merge.
 
@@ -190,6 +157,8 @@ class _PartitionState:
     read_to_end: _ReadToEnd
     stalled: bool = False
     schedule: AgingSchedule = field(default_factory=AgingSchedule)
+    marked_stream_time: float = float("-inf")
+    """The stream time last written to the table for this partition."""
 
 
 @dataclass
@@ -359,7 +328,12 @@ class TieringProcessor:
         unreadable = 0
         for borrower_id, value in self.table.scan():
             try:
-                stored, partition, written_at = decode_stored(value)
+                if is_stream_time_mark(borrower_id):
+                    partition, stream_time = decode_stream_time_mark(borrower_id, value)
+                    if partition in schedules:
+                        stream_times[partition] = stream_time
+                    continue
+                stored, partition = decode_borrower(value)
                 if partition not in schedules:
                     continue
                 cached = self.cache.get(borrower_id)  # newer than the table, if present
@@ -376,13 +350,12 @@ class TieringProcessor:
                 )
                 continue
             schedules[partition].set(borrower_id, _posix(boundary))
-            if written_at is not None:
-                stream_times[partition] = max(stream_times.get(partition, written_at), written_at)
             if self.risk is not None and current.risk is not None:
                 self.risk.track(partition, borrower_id, current.risk)
         for partition, stream_time in stream_times.items():
-            merger = self._partitions[partition].merger
-            merger.stream_time = max(merger.stream_time, stream_time)
+            part = self._partitions[partition]
+            part.merger.stream_time = max(part.merger.stream_time, stream_time)
+            part.marked_stream_time = stream_time
         if self.risk is not None:
             for partition in fresh:
                 self.risk.activate(partition)
@@ -434,11 +407,10 @@ class TieringProcessor:
             if not self._acks and not self._futures and not self.cache.dirty_count:
                 return
             started = time.perf_counter()
-            stream_times = {p: part.merger.stream_time for p, part in self._partitions.items()}
             snapshots = [
-                (b, encode_borrower(borrower, p, stream_times.get(p)), p)
-                for b, borrower, p in self.cache.take_dirty()
+                (b, encode_borrower(borrower, p), p) for b, borrower, p in self.cache.take_dirty()
             ]
+            marks = self._unmarked_stream_times()
             self._writing = {borrower_id: value for borrower_id, value, _ in snapshots}
             self._applied_since_write.clear()
             checkpoints: list[tuple[int, bytes]] = []
@@ -450,7 +422,14 @@ class TieringProcessor:
             if futures:
                 await asyncio.gather(*futures)
             owned = [snapshot for snapshot in snapshots if snapshot[2] in self._partitions]
-            await self.table.save_many(owned)
+            marked = {p: t for p, t in marks.items() if p in self._partitions}
+            # Each partition's mark after its states: see streams/stored.py.
+            await self.table.save_many(
+                owned + [(*stream_time_mark(p, t), p) for p, t in marked.items()]
+            )
+            for partition, stream_time in marked.items():
+                if (part := self._partitions.get(partition)) is not None:
+                    part.marked_stream_time = stream_time
             if self.risk is not None:
                 # After the states, so a model never gets ahead of the borrowers it learned from.
                 await self.risk.save([c for c in checkpoints if c[0] in self._partitions])
@@ -461,6 +440,17 @@ class TieringProcessor:
                     ack()
             self.metrics.flushed_states.inc(len(owned))
             self.metrics.flush_seconds.observe(time.perf_counter() - started)
+
+    def _unmarked_stream_times(self) -> dict[int, float]:
+        """Stream times to mark in the table: under the event clock, per partition whose
+        stream time moved since its last mark (the wall clock ages by itself)."""
+        if self.clock != "event":
+            return {}
+        return {
+            p: part.merger.stream_time
+            for p, part in self._partitions.items()
+            if part.merger.stream_time > part.marked_stream_time
+        }
 
     # -- status --------------------------------------------------------------
 

@@ -26,13 +26,8 @@ from domain.borrower import BorrowerState
 from domain.events import InputEvent, MissedPayment, Payment, TierChange
 from domain.policy import load_policy
 from schemas.codec import encode_missed_payment, encode_payment
-from streams.processor import (
-    Borrower,
-    InputKind,
-    InputRecord,
-    TieringProcessor,
-    decode_borrower,
-)
+from streams.processor import InputKind, InputRecord, TieringProcessor
+from streams.stored import Borrower, decode_borrower, is_stream_time_mark
 from tests import builders
 from tests.builders import instant
 
@@ -121,21 +116,30 @@ class FakeOutputs:
 
 
 class FakeTable:
-    """The borrower table as a dict, journaling each save with its changelog partition."""
+    """The borrower table as a dict, journaling each state saved with its changelog
+    partition (stream-time marks apart, in ``marks``)."""
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self.data: dict[str, bytes] = {}
         self.saves: list[tuple[str, int]] = []
+        self.marks: list[tuple[str, int]] = []
 
     def load(self, borrower_id: str) -> bytes | None:
         return self.data.get(borrower_id)
 
     async def save_many(self, states: list[tuple[str, bytes, int]]) -> None:
-        for borrower_id, value, partition in states:
-            self.data[borrower_id] = value
-            self.saves.append((borrower_id, partition))
-            self.journal.append(f"saved {borrower_id}")
+        for key, value, partition in states:
+            self.data[key] = value
+            if is_stream_time_mark(key):
+                self.marks.append((key, partition))
+                continue
+            self.saves.append((key, partition))
+            self.journal.append(f"saved {key}")
+
+    def states(self) -> dict[str, bytes]:
+        """The stored borrower states, without the stream-time marks."""
+        return {k: v for k, v in self.data.items() if not is_stream_time_mark(k)}
 
     def scan(self) -> Iterable[tuple[str, bytes]]:
         return list(self.data.items())

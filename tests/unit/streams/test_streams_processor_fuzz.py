@@ -22,8 +22,9 @@ from streams_fakes import FakeModelTable, Rig, missed
 from domain.policy import load_policy
 from schemas.codec import encode_tier_change
 from streams.metrics import Metrics
-from streams.processor import TieringProcessor, decode_borrower, encode_borrower
+from streams.processor import TieringProcessor
 from streams.risk_scoring import RiskScoring
+from streams.stored import decode_borrower, encode_borrower
 from tests.builders import paid
 from tests.unit.schemas.wire_support import validator
 
@@ -163,7 +164,7 @@ async def test_arbitrary_records_never_break_the_processor_or_a_bystander(
     assert len(rig.acked()) == offered, "every record acknowledged exactly once"
     assert p.pending == 0
     assert {r.value for r, _ in rig.outputs.dead_letters} <= {v for _, _, v in fuzz}
-    for _, value in rig.table.data.items():
+    for value in rig.table.states().values():
         borrower, partition = decode_borrower(value)
         assert decode_borrower(encode_borrower(borrower, partition))[0].state.to_dict() == (
             borrower.state.to_dict()

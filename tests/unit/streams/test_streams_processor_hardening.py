@@ -134,8 +134,7 @@ class TestStreamTimeAcrossRestarts:
         before.offer(rig.feed.event(missed("m1", "2024-01-01", borrower="b1")))
         before.offer(rig.feed.event(paid("p1", 100, "2024-03-05T12:00", borrower="b2")))
         await before.flush()
-        stored = orjson.loads(rig.table.data["b1"])
-        assert stored["stream_time"] == instant("2024-03-05T12:00").timestamp()
+        assert rig.table.saves[-1][1] == rig.table.marks[-1][1] == 0
 
         after = rig.processor(clock="event")
         after.assign({0})
@@ -143,13 +142,59 @@ class TestStreamTimeAcrossRestarts:
         partition = after.status()["partitions"]["0"]  # type: ignore[index]
         assert partition["stream_time"] == "2024-03-05T12:00:00+00:00"
 
-    async def test_a_state_written_before_stream_times_were_stored_still_loads(self) -> None:
+    async def test_the_mark_follows_the_states_of_its_flush_and_only_when_it_moved(
+        self,
+    ) -> None:
+        """Records of one changelog partition reach the broker in order: a crash that cuts
+        a flush short can keep a prefix of it, so a surviving mark comes with every state
+        written before it."""
+        rig = Rig(auto_confirm=True)
+        p = rig.processor(clock="event")
+        p.assign({0, 1})
+        p.offer(rig.feed.event(missed("m1", "2024-01-01", borrower="b1")))
+        p.offer(rig.feed.event(missed("m2", "2024-01-01", borrower="b2"), partition=1))
+        await p.flush()
+        p.offer(rig.feed.event(paid("p1", 100, "2024-01-05", borrower="b1")))
+        await p.flush()
+        await p.flush()
+
+        assert rig.journal.starting("saved ") == ["saved b1", "saved b2", "saved b1"]
+        assert [key for key, _ in rig.table.marks] == [
+            "\x00stream-time/0",
+            "\x00stream-time/1",
+            "\x00stream-time/0",
+        ]
+
+    async def test_a_flush_cut_short_resumes_the_stream_time_of_the_last_whole_flush(
+        self,
+    ) -> None:
+        """b2's state and the mark of the second flush are lost in the crash; b1's state
+        of that flush survived. Resuming at b1's newer time would age b2 past its own
+        input, which is about to be replayed."""
+        rig = Rig(auto_confirm=True)
+        before = rig.processor(clock="event")
+        before.assign({0})
+        before.offer(rig.feed.event(missed("m1", "2024-01-01", borrower="b1")))
+        await before.flush()
+        whole = dict(rig.table.data)
+        before.offer(rig.feed.event(missed("m2", "2024-02-10", borrower="b2")))
+        before.offer(rig.feed.event(paid("p1", 100, "2024-03-01", borrower="b1")))
+        await before.flush()
+        rig.table.data = whole | {"b1": rig.table.data["b1"]}
+
+        after = rig.processor(clock="event")
+        after.assign({0})
+
+        partition = after.status()["partitions"]["0"]  # type: ignore[index]
+        assert partition["stream_time"] == "2024-01-02T09:00:00+00:00"
+
+    async def test_a_state_written_with_its_own_stream_time_still_loads(self) -> None:
         rig = Rig(auto_confirm=True)
         before = rig.processor()
         before.offer(rig.feed.event(missed("m1", "2024-01-01")))
         await before.flush()
         envelope = orjson.loads(rig.table.data["b1"])
-        del envelope["stream_time"]
+        envelope["stream_time"] = instant("2024-01-02T09:00").timestamp()  # the old format
         rig.table.data["b1"] = orjson.dumps(envelope)
 
         after = rig.processor()
