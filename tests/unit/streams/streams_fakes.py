@@ -124,11 +124,14 @@ class FakeTable:
         self.data: dict[str, bytes] = {}
         self.saves: list[tuple[str, int]] = []
         self.marks: list[tuple[str, int]] = []
+        self.batches: list[list[tuple[str, int]]] = []
+        """Keys and partitions of each save_many call, in order."""
 
     def load(self, borrower_id: str) -> bytes | None:
         return self.data.get(borrower_id)
 
     async def save_many(self, states: list[tuple[str, bytes, int]]) -> None:
+        self.batches.append([(key, partition) for key, _, partition in states])
         for key, value, partition in states:
             self.data[key] = value
             if is_stream_time_mark(key):
