@@ -12,7 +12,9 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 from aiokafka.structs import ConsumerRecord
 
@@ -41,16 +43,6 @@ WORKER_SETTINGS = {"ARREARS_PARTITIONS": str(PARTITIONS)}
 
 Output = dict[str, tuple[bytes, tuple[tuple[str, bytes], ...]]]
 
-LIVE_RUNS_DIVERGE = pytest.mark.xfail(
-    reason=(
-        "issue 9, open: in the merged suite, runs with inputs arriving live published another "
-        "history than the replay for one borrower (B000408: a payment and a missed report at "
-        "one instant, 2025-07-27T18:07:51, on the two topics); cause not found yet"
-    ),
-    strict=False,
-)
-"""Marks the tests that failed on that borrower; they run and report XFAIL or XPASS."""
-
 
 def portfolio_records(
     config: PortfolioConfig = PORTFOLIO,
@@ -76,6 +68,43 @@ def by_event_id(records: list[ConsumerRecord]) -> tuple[Output, int]:
             )
         output[event_id] = (record.value, headers)
     return output, duplicates
+
+
+def borrowers_differing(output: Output, reference: Output) -> set[str]:
+    """Borrowers with a tier change missing, extra or different against ``reference``."""
+    ids = {k for k in output.keys() | reference.keys() if output.get(k) != reference.get(k)}
+    return {_change(output.get(k) or reference[k])["borrower_id"] for k in ids}
+
+
+def sequence_gaps(output: Output) -> dict[str, list[int]]:
+    """Per borrower, the sequence numbers missing below its highest published one: a
+    tier change that was decided but never published leaves one."""
+    published: dict[str, set[int]] = {}
+    for change in output.values():
+        decoded = _change(change)
+        published.setdefault(decoded["borrower_id"], set()).add(decoded["sequence"])
+    return {
+        borrower: sorted(set(range(1, max(numbers) + 1)) - numbers)
+        for borrower, numbers in published.items()
+        if len(numbers) != max(numbers)
+    }
+
+
+def final_tiers(output: Output) -> dict[str, int]:
+    """The tier of each borrower not current (tier 0) after its last published change: one
+    whose inputs came in another order may have cured without publishing anything."""
+    last: dict[str, tuple[int, int]] = {}
+    for change in output.values():
+        decoded = _change(change)
+        borrower, sequence = decoded["borrower_id"], decoded["sequence"]
+        if borrower not in last or sequence > last[borrower][0]:
+            last[borrower] = (sequence, decoded["tier"])
+    return {borrower: tier for borrower, (_, tier) in last.items() if tier}
+
+
+def _change(change: tuple[bytes, tuple[tuple[str, bytes], ...]]) -> dict[str, Any]:
+    decoded: dict[str, Any] = orjson.loads(change[0])
+    return decoded
 
 
 def differences(output: Output, reference: Output) -> str:

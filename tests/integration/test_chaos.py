@@ -37,7 +37,6 @@ from tests.integration.harness import (
     worker_env,
 )
 from tests.integration.portfolio import (
-    LIVE_RUNS_DIVERGE,
     PARTITIONS,
     WORKER_SETTINGS,
     Output,
@@ -156,7 +155,6 @@ async def test_a_worker_restarted_inside_its_predecessors_session_timeout_reads_
 
 
 @pytest.mark.timeout(1500)
-@LIVE_RUNS_DIVERGE
 async def test_no_input_is_lost_whatever_the_timing_of_kills_restarts_and_rebalances(
     broker: Target,
     start_worker: Callable[..., WorkerProcess],

@@ -11,7 +11,6 @@ partition are applied.
 from __future__ import annotations
 
 import asyncio
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +21,14 @@ from bench.brokers import Target
 from schemas.dead_letters import decode_dead_letter
 from streams.partitioning import KeyPartitioner
 from streams.preflight import ensure_topics
-from tests.integration.harness import WorkerProcess, consume, settings_for, wait_drained, worker_env
+from tests.integration.harness import (
+    WorkerProcess,
+    consume,
+    metrics_of,
+    settings_for,
+    wait_all_drained,
+    worker_env,
+)
 from tests.integration.portfolio import PARTITIONS, WORKER_SETTINGS, portfolio_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -51,19 +57,21 @@ def produce_with_librdkafka(
     return landed
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_records_off_their_keys_murmur2_partition_are_dead_lettered_and_the_rest_applied(
-    broker: Target, start_worker: Callable[..., WorkerProcess], tmp_path: Path
+    broker: Target, start_worker: Callable[..., WorkerProcess], tmp_path: Path, workers: int
 ) -> None:
+    """With two workers, each refuses what arrives on its own partitions."""
     settings = settings_for(worker_env(broker, tmp_path, **WORKER_SETTINGS))
     await ensure_topics(settings)
+    crew = [start_worker(**WORKER_SETTINGS) for _ in range(workers)]
+    await wait_all_drained(crew, input_partitions=PARTITIONS)  # a settled group, nothing to read
     records = list(portfolio_records())[:RECORDS]
     landed = await asyncio.to_thread(produce_with_librdkafka, broker, records)
     home = KeyPartitioner(PARTITIONS)
     misplaced = {(t, p, o) for t, p, o, key in landed if home.partition_of(key) != p}
     assert 0.5 * RECORDS < len(misplaced) < RECORDS, "CRC32 and murmur2 mostly disagree"
 
-    worker = start_worker(**WORKER_SETTINGS)
-    await wait_drained(worker, input_partitions=PARTITIONS)
     letters = [
         decode_dead_letter(r.value)
         for r in await consume(
@@ -74,22 +82,11 @@ async def test_records_off_their_keys_murmur2_partition_are_dead_lettered_and_th
     assert {(d.source_topic, d.partition, d.offset) for d in letters} == misplaced
     assert {d.error_code for d in letters} == {"wrong_partition"}
     assert "murmur2" in letters[0].error
-    metrics = await asyncio.to_thread(_metrics, worker)
-    assert metrics["arrears_input_events_total"] == RECORDS
-    assert metrics['arrears_dead_letters_total{reason="wrong_partition"}'] == len(misplaced)
-
-
-def _metrics(worker: WorkerProcess) -> dict[str, float]:
-    """The worker's metrics, each series summed over the labels not named in it."""
-    url = f"http://127.0.0.1:{worker.env['ARREARS_WEB_PORT']}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
-    series: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            series[name] = series.get(name, 0.0) + float(value)
-            bare = name.split("{", 1)[0]
-            if bare != name:
-                series[bare] = series.get(bare, 0.0) + float(value)
-    return series
+    await wait_all_drained(crew, input_partitions=PARTITIONS)  # the rest applied and flushed
+    counts = [await asyncio.to_thread(metrics_of, worker) for worker in crew]
+    assert all(c["arrears_input_events_total"] > 0 for c in counts), "each did its share"
+    assert sum(c["arrears_input_events_total"] for c in counts) == RECORDS
+    assert sum(c["arrears_events_applied_total"] for c in counts) == RECORDS - len(misplaced)
+    assert sum(c['arrears_dead_letters_total{reason="wrong_partition"}'] for c in counts) == len(
+        misplaced
+    )

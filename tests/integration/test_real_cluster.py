@@ -24,6 +24,7 @@ from streams.preflight import ensure_topics
 from tests.integration.conftest import require_kafka
 from tests.integration.harness import (
     WorkerProcess,
+    metrics_of,
     produce_paced,
     read_all,
     settings_for,
@@ -32,13 +33,15 @@ from tests.integration.harness import (
     worker_env,
 )
 from tests.integration.portfolio import (
-    LIVE_RUNS_DIVERGE,
     PARTITIONS,
     WORKER_SETTINGS,
     Output,
+    borrowers_differing,
     by_event_id,
+    final_tiers,
     portfolio_records,
     reference_run,
+    sequence_gaps,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.timeout(600)]
@@ -55,7 +58,6 @@ def kafka_reference(tmp_path_factory: pytest.TempPathFactory) -> Output:
     return reference_run("kafka", tmp_path_factory)
 
 
-@LIVE_RUNS_DIVERGE
 async def test_a_broker_killed_mid_stream_loses_nothing_and_leaders_fail_over(
     kafka_reference: Output, tmp_path: Path
 ) -> None:
@@ -85,21 +87,32 @@ async def test_a_broker_killed_mid_stream_loses_nothing_and_leaders_fail_over(
                 restart_s = broker.cluster.restart(victim)
             await production
             await wait_drained(worker, input_partitions=PARTITIONS)
+            counts = await asyncio.to_thread(metrics_of, worker)
+            applied = counts["arrears_events_applied_total"]
+            refused = counts.get("arrears_dead_letters_total", 0)
         finally:
             worker.stop()
         output, duplicates = by_event_id(await read_all(broker.bootstrap, outputs))
 
     assert sum(before.values()) < len(kafka_reference), "the kill must land mid-stream"
-    assert output == kafka_reference
+    # While a leader is gone its partitions' new records are not visible, for seconds:
+    # the merge cannot tell that from a quiet producer, so the other topic's records go
+    # ahead and those inputs arrive after their turn (KIP-695's trade). Histories may
+    # then differ from the replay's; nothing may be lost: every input applied once, every
+    # decided change published, and every borrower ends in the reference's tier.
+    assert applied == len(list(portfolio_records())) and refused == 0
+    assert sequence_gaps(output) == {}
+    assert final_tiers(output) == final_tiers(kafka_reference)
+    differing = borrowers_differing(output, kafka_reference)
     print(
         f"broker {victim} (leader of {outputs} partitions {sorted(led)}) killed at "
         f"{sum(before.values())}/{len(kafka_reference)} tier changes; outputs resumed on its "
         f"partitions after {failover_s:.1f} s; it served again {restart_s:.1f} s after its "
-        f"restart; {duplicates} re-sent"
+        f"restart; {duplicates} re-sent; {len(differing)} borrowers' histories differ from the "
+        f"replay's ({len(output)} tier changes, reference {len(kafka_reference)})"
     )
 
 
-@LIVE_RUNS_DIVERGE
 async def test_growing_to_three_workers_and_back_to_one_loses_nothing(
     kafka_reference: Output, tmp_path: Path
 ) -> None:

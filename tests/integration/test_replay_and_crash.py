@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.portfolio import LIVE_RUNS_DIVERGE, Output, reference_run, run_portfolio
+from tests.integration.portfolio import Output, reference_run, run_portfolio
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -38,7 +38,6 @@ class TestDeterminism:
         assert run.duplicates == 0
         assert run.output == reference
 
-    @LIVE_RUNS_DIVERGE
     async def test_inputs_arriving_live_give_the_same_tier_changes_as_a_replay_of_history(
         self, reference: Output, tmp_path: Path, broker_kind: str
     ) -> None:
@@ -68,7 +67,6 @@ class TestCrashSafety:
         assert "partitions assigned" in (tmp_path / "worker-1.log").read_text()
         print(f"kill at {run.seen_at_kill}/{len(reference)}; {run.duplicates} re-sent")
 
-    @LIVE_RUNS_DIVERGE
     async def test_a_worker_killed_after_committing_resumes_from_its_commits(
         self, reference: Output, tmp_path: Path, broker_kind: str
     ) -> None:
