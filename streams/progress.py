@@ -105,12 +105,16 @@ class ProgressWatch:
         return [
             Stall(topic, partition, p.delivered, p.committed, p.lag, now - p.since)
             for (topic, partition), p in sorted(self._positions.items())
-            if p.lag > 0 and now - p.since >= self.stall_after_s
+            if self._is_stalled(p, now)
         ]
 
     def stalled_seconds(self, now: float) -> dict[tuple[str, int], float]:
         """Per tracked partition, how long it has been stalled (0 while progressing)."""
         return {
-            key: (now - p.since if p.lag > 0 and now - p.since >= self.stall_after_s else 0.0)
+            key: now - p.since if self._is_stalled(p, now) else 0.0
             for key, p in self._positions.items()
         }
+
+    def _is_stalled(self, position: _Position, now: float) -> bool:
+        """Unread records, and the delivered offset unmoved for ``stall_after_s``."""
+        return position.lag > 0 and now - position.since >= self.stall_after_s
