@@ -110,18 +110,33 @@ def settings_for(env: dict[str, str]) -> Settings:
 
 
 async def produce_paced(
-    bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes | None]], rate: float
+    bootstrap: str,
+    records: Iterable[tuple[str, bytes | None, bytes | None]],
+    rate: float,
+    *,
+    trickle_until: asyncio.Event | None = None,
+    trickle_from: int = 0,
+    trickle_rate: float = 20.0,
 ) -> int:
-    """Send records in order at about ``rate`` per second, as a live source would."""
+    """Send records in order at about ``rate`` per second, as a live source would.
+
+    With ``trickle_until``: from the ``trickle_from``-th record on, slow to
+    ``trickle_rate`` until the event is set, then resume at ``rate``. A test that
+    needs inputs still flowing after something slow (a rebalance) happens gets
+    them however long that takes, instead of racing the end of the input."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
     await producer.start()
-    sent = 0
+    sent = paced_from = 0
     started = time.monotonic()
     try:
         for topic, key, value in records:
+            if trickle_until is not None and sent >= trickle_from and not trickle_until.is_set():
+                await asyncio.sleep(1 / trickle_rate)
+                started, paced_from = time.monotonic(), sent
             await producer.send(topic, value=value, key=key)
             sent += 1
-            if sent % 20 == 0 and (ahead := started + sent / rate - time.monotonic()) > 0:
+            paced = sent - paced_from
+            if paced % 20 == 0 and (ahead := started + paced / rate - time.monotonic()) > 0:
                 await asyncio.sleep(ahead)
         await producer.flush()
     finally:

@@ -123,8 +123,19 @@ async def test_growing_to_three_workers_and_back_to_one_loses_nothing(
         helpers: list[WorkerProcess] = []
         try:
             await wait_drained(first, input_partitions=PARTITIONS)
+            records = list(broker.records(portfolio_records()))
+            grown = asyncio.Event()
             production = asyncio.create_task(
-                produce_paced(broker.bootstrap, broker.records(portfolio_records()), 1000)
+                # A rebalance under load can outlast the input at full rate (it took
+                # over 90 s once in CI): past a third, inputs trickle until the group
+                # has grown, so the joined workers always find some to process.
+                produce_paced(
+                    broker.bootstrap,
+                    records,
+                    1000,
+                    trickle_until=grown,
+                    trickle_from=len(records) // 3,
+                )
             )
             outputs = broker.topic("tier-changes")
             while sum((await end_offsets(broker, outputs)).values()) < len(kafka_reference) // 5:
@@ -133,6 +144,7 @@ async def test_growing_to_three_workers_and_back_to_one_loses_nothing(
                 helper_env = env | {"ARREARS_WEB_PORT": str(free_port())}
                 helpers.append(WorkerProcess(helper_env, tmp_path / f"worker-{n}.log").start())
             grown_s = await all_own_partitions([first, *helpers])
+            grown.set()
             at_shrink = sum((await end_offsets(broker, outputs)).values())
             for helper in helpers:
                 helper.stop()
