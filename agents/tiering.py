@@ -20,6 +20,7 @@ def install(runtime: Runtime) -> None:
     """Register the agent, the timer and the web pages on ``runtime.app``."""
     app, processor, settings = runtime.app, runtime.processor, runtime.settings
     kinds: dict[str, InputKind] = {topic: kind for kind, topic in processor.topics.items()}
+    rerouted = processor.rerouted_topic
 
     @app.agent(runtime.inputs, name="tiering")
     async def tiering(stream: faust.StreamT) -> None:
@@ -27,17 +28,27 @@ def install(runtime: Runtime) -> None:
         # state are durable (TieringProcessor.flush), never on the next loop.
         async for event in stream.noack().events():
             message = event.message
-            processor.offer(
-                InputRecord(
-                    kind=kinds[message.topic],
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
+            if message.topic == rerouted:
+                processor.offer_rerouted(
+                    message.partition,
+                    message.offset,
                     key=message.key,
                     value=message.value,
+                    headers=_headers(message.headers),
                     ack=event.ack,
                 )
-            )
+            else:
+                processor.offer(
+                    InputRecord(
+                        kind=kinds[message.topic],
+                        topic=message.topic,
+                        partition=message.partition,
+                        offset=message.offset,
+                        key=message.key,
+                        value=message.value,
+                        ack=event.ack,
+                    )
+                )
             if processor.pending >= settings.flush_max_events:
                 await processor.flush()
 
@@ -73,7 +84,7 @@ def install(runtime: Runtime) -> None:
 def _lag(runtime: Runtime) -> dict[str, int]:
     """Unread records per assigned input topic-partition, as far as the consumer knows."""
     lags: dict[str, int] = {}
-    topics = set(runtime.processor.topics.values())
+    topics = set(runtime.processor.read_topics)
     for tp in runtime.app.consumer.assignment():
         if tp.topic in topics:
             last = runtime.processor.last_offset(tp.topic, tp.partition)
@@ -109,3 +120,11 @@ def _record_lag(runtime: Runtime, reported: set[tuple[str, str]]) -> None:
         metrics.input_stalled.remove(*labels)
     reported.clear()
     reported |= current
+
+
+def _headers(headers: object) -> list[tuple[str, bytes]]:
+    """A message's headers as pairs: Faust hands them over as a list or a mapping."""
+    if not headers:
+        return []
+    items = headers.items() if isinstance(headers, dict) else headers
+    return [(str(k), bytes(v or b"")) for k, v in items]  # type: ignore[union-attr]

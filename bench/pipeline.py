@@ -267,7 +267,8 @@ def latency(
 async def _wait_assigned(port: str, partitions: int) -> None:
     while True:
         body = await scrape(port, "/status")
-        if body is not None and len(orjson.loads(body)["lag"]) == 2 * partitions:
+        # payments, missed payments and the re-routing topic, per partition
+        if body is not None and len(orjson.loads(body)["lag"]) == 3 * partitions:
             return
         await asyncio.sleep(0.2)
 

@@ -72,6 +72,8 @@ DEFAULT_MAX_BYTES = 65536
 """Largest input value decoded; bigger ones are dead-lettered unparsed."""
 
 InputKind = Literal["payments", "missed-payments"]
+INPUT_KINDS: tuple[InputKind, ...] = ("payments", "missed-payments")
+"""The input topics' kinds, in their merge tie order (payments first)."""
 
 
 # --- Inputs -----------------------------------------------------------------

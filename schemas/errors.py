@@ -188,6 +188,13 @@ class WrongPartition(InvalidRecord):
         )
 
 
+class BadReroute(InvalidRecord):
+    """Raised for a record on the internal re-routing topic that this service did not
+    write (its headers or watermark do not follow ``streams/reroute.py``'s format)."""
+
+    code = "bad_reroute"
+
+
 ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
     MissingValue,
     Oversized,
@@ -206,5 +213,6 @@ ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
     KeyMismatch,
     FutureEventTime,
     WrongPartition,
+    BadReroute,
 )
 """Every concrete refusal, for tests and documentation that must cover them all."""

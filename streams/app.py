@@ -35,6 +35,7 @@ from streams.metrics import Metrics
 from streams.partitioning import KeyPartitioner
 from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
 from streams.progress import ProgressWatch
+from streams.reroute import Watermark, encode_watermark, forward_headers
 from streams.risk_scoring import RiskScoring
 from streams.settings import Settings
 
@@ -167,6 +168,7 @@ class _TopicOutputs:
     app: faust.App
     tier_changes: str
     dead_letters: str
+    rerouted: str
     ce_source: str
     _queue: deque[_Outgoing] = field(default_factory=deque)
     _sender: asyncio.Task[None] | None = None
@@ -191,11 +193,24 @@ class _TopicOutputs:
         )
         return self._enqueue(self.dead_letters, dead_letter_key(record.key), value, None)
 
+    def reroute(self, record: InputRecord, partition: int) -> asyncio.Future[RecordMetadata]:
+        headers = forward_headers(record.kind, record.partition, record.offset)
+        return self._enqueue(self.rerouted, record.key, record.value, headers, partition)
+
+    def watermark(self, partition: int, watermark: Watermark) -> asyncio.Future[RecordMetadata]:
+        value, headers = encode_watermark(watermark)
+        return self._enqueue(self.rerouted, None, value, headers, partition)
+
     def _enqueue(
-        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]] | None,
+        partition: int | None = None,
     ) -> asyncio.Future[RecordMetadata]:
         delivered: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Outgoing(topic, key, value, headers, delivered))
+        self._queue.append(_Outgoing(topic, key, value, headers, partition, delivered))
         if self._sender is None or self._sender.done():
             self._sender = asyncio.ensure_future(self._send_queued())
         return delivered
@@ -206,7 +221,11 @@ class _TopicOutputs:
             out = self._queue.popleft()
             try:
                 delivery = await producer.send(
-                    out.topic, value=out.value, key=out.key, headers=out.headers
+                    out.topic,
+                    value=out.value,
+                    key=out.key,
+                    headers=out.headers,
+                    partition=out.partition,
                 )
             except Exception as error:
                 out.delivered.set_exception(error)
@@ -218,8 +237,9 @@ class _TopicOutputs:
 class _Outgoing:
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None
     headers: list[tuple[str, bytes]] | None
+    partition: int | None
     delivered: asyncio.Future[RecordMetadata]
 
 
@@ -266,6 +286,7 @@ class Runtime:
     app: faust.App
     policy: TierPolicy
     inputs: faust.TopicT
+    """The input topics, and the re-routing topic when re-routing is on."""
     tier_changes: faust.TopicT
     dead_letters: faust.TopicT
     table: PartitionedTable
@@ -289,7 +310,9 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
     )
     metrics = Metrics()
     topics: dict[InputKind, str] = {kind: settings.topic(kind) for kind in INPUT_KINDS}
-    inputs = app.topic(*topics.values(), key_type=bytes, value_type=bytes)
+    rerouting = settings.wrong_partition == "reroute"
+    read = [*topics.values(), *([settings.rerouted_topic] if rerouting else [])]
+    inputs = app.topic(*read, key_type=bytes, value_type=bytes)
     tier_changes = app.topic(settings.topic(TIER_CHANGES), key_type=bytes, value_type=bytes)
     dead_letters = app.topic(settings.topic(DEAD_LETTERS), key_type=bytes, value_type=bytes)
     table = _partitioned_table(
@@ -310,6 +333,7 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
             app,
             tier_changes.get_topic_name(),
             dead_letters.get_topic_name(),
+            settings.rerouted_topic,
             settings.ce_source,
         ),
         table=_TableStore(table),
@@ -321,6 +345,7 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
         max_record_bytes=settings.max_record_bytes,
         max_event_skew_s=settings.max_event_skew_s,
         partitioner=KeyPartitioner(settings.partitions),
+        rerouted_topic=settings.rerouted_topic if rerouting else None,
         metrics=metrics,
         risk=risk,
         limits=BorrowerLimits(settings.max_loans_per_borrower, settings.max_open_installments),

@@ -68,6 +68,18 @@ class Metrics:
             "(a seek to the committed offset, after a rebalance)",
             registry=r,
         )
+        self.rerouted = Counter(
+            "arrears_rerouted_inputs",
+            "Inputs that arrived off their key's murmur2 partition and were forwarded to it "
+            "through the internal re-routing topic",
+            registry=r,
+        )
+        self.origins_expired = Counter(
+            "arrears_rerouted_origins_expired",
+            "Origins of re-routed inputs no longer waited for after a silence (a producer "
+            "fixed, or a forwarding worker gone)",
+            registry=r,
+        )
         self.dead_letters = Counter(
             "arrears_dead_letters", "Inputs sent to dead-letters", ["reason"], registry=r
         )

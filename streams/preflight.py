@@ -49,13 +49,20 @@ def partition_count(settings: Settings, existing: Mapping[str, int]) -> int:
             "partitions; repartition them to one count"
         )
     count = next(iter(inputs.values()), settings.partitions)
-    for changelog in settings.changelog_topics:
-        if changelog in existing and existing[changelog] != count:
+    consequences = dict.fromkeys(
+        settings.changelog_topics,
+        "borrower state would be read from the wrong partitions; give the inputs the count "
+        f"the state was written with, or start a fresh state with another {PREFIX}APP_ID",
+    )
+    consequences[settings.rerouted_topic] = (
+        "re-routed inputs would reach the wrong partitions; delete it once it is read to its "
+        f"end (the workers recreate it), or set {PREFIX}WRONG_PARTITION=dead-letter"
+    )
+    for topic, consequence in consequences.items():
+        if topic in existing and existing[topic] != count:
             raise PreflightError(
-                f"{changelog} has {existing[changelog]} partitions but the input topics "
-                f"{'have' if inputs else 'will have'} {count}: borrower state would be read "
-                f"from the wrong partitions; give the inputs the count the state was written "
-                f"with, or start a fresh state with another {PREFIX}APP_ID"
+                f"{topic} has {existing[topic]} partitions but the input topics "
+                f"{'have' if inputs else 'will have'} {count}: {consequence}"
             )
     return count
 
@@ -68,6 +75,8 @@ async def ensure_topics(settings: Settings) -> dict[str, int]:
     """
     names = [settings.topic(kind) for kind in INPUT_KINDS]
     outputs = [settings.topic("tier-changes"), settings.topic("dead-letters")]
+    if settings.wrong_partition == "reroute":  # partitioned like the inputs: see streams/reroute.py
+        outputs.append(settings.rerouted_topic)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
         await admin.start()

@@ -42,21 +42,34 @@ from domain.errors import DomainError
 from domain.events import InputEvent, TierChange
 from domain.limits import DEFAULT_LIMITS, BorrowerLimits
 from domain.policy import TierPolicy
-from schemas.codec import INPUT_DECODERS
-from schemas.errors import FutureEventTime, InvalidRecord, WrongPartition
+from schemas.codec import INPUT_DECODERS, INPUT_KINDS, InputKind
+from schemas.errors import BadReroute, FutureEventTime, InvalidRecord, WrongPartition
 from streams.cache import StateCache
 from streams.merge import PartitionMerger
 from streams.metrics import Metrics
 from streams.partitioning import KeyPartitioner
+from streams.reroute import (
+    DISCOVERY_S,
+    EXPIRY_S,
+    REROUTED,
+    Forwarder,
+    Headers,
+    HeardOrigins,
+    Origin,
+    Watermark,
+    decode_rerouted,
+    merge_rank,
+)
 from streams.risk_scoring import RiskScoring
 from streams.schedule import AgingSchedule
 from streams.stored import (
     Borrower,
+    PartitionMark,
     decode_borrower,
-    decode_stream_time_mark,
+    decode_partition_mark,
     encode_borrower,
-    is_stream_time_mark,
-    stream_time_mark,
+    encode_partition_mark,
+    is_partition_mark,
 )
 
 log = structlog.get_logger(__name__)
@@ -69,9 +82,6 @@ AGING_BATCH = 2000
 mass boundary (a whole book crossing a threshold at one midnight) never holds the event
 loop for long. Aging changes are dated at their boundary, so deferring one changes no
 output."""
-
-InputKind = Literal["payments", "missed-payments"]
-INPUT_KINDS: tuple[InputKind, ...] = ("payments", "missed-payments")
 
 
 @dataclass(slots=True)
@@ -88,6 +98,9 @@ class InputRecord:
     key: bytes | None
     value: bytes | None
     ack: Callable[[], object]
+    origin: Origin | None = None
+    """Where a record forwarded through the re-routing topic was first read (None: read
+    on its own partition's input topic)."""
 
 
 class Outputs(Protocol):
@@ -97,6 +110,12 @@ class Outputs(Protocol):
     def tier_change(self, change: TierChange) -> Awaitable[object]: ...
 
     def dead_letter(self, record: InputRecord, error: Exception) -> Awaitable[object]: ...
+
+    def reroute(self, record: InputRecord, partition: int) -> Awaitable[object]:
+        """Forward ``record`` to ``partition`` of the re-routing topic (streams/reroute.py)."""
+        ...
+
+    def watermark(self, partition: int, watermark: Watermark) -> Awaitable[object]: ...
 
 
 class StateTable(Protocol):
@@ -131,12 +150,19 @@ class _ReadToEnd:
     """
 
     offsets: Offsets
-    topics: dict[InputKind, str]
+    topics: dict[str, str]
+    """Topic of each lane: the input kinds, and the re-routing topic (``REROUTED``)."""
     partition: int
     last_offsets: dict[str, int]
+    origins: HeardOrigins
     _known_end: dict[Hashable, int] = field(default_factory=dict)
 
-    def __call__(self, kind: Hashable) -> bool:
+    def __call__(self, source: Hashable) -> bool:
+        if isinstance(source, Origin):  # read to its end, with everything it forwarded
+            return self.origins.caught_up(source) and self(REROUTED)
+        return self._read_to_end(source)
+
+    def _read_to_end(self, kind: Hashable) -> bool:
         last = self.last_offsets.get(kind)  # type: ignore[call-overload]
         if last is not None and last < self._known_end.get(kind, -1):
             return False
@@ -155,10 +181,26 @@ class _PartitionState:
     wait_gauge: Gauge
     last_offsets: dict[str, int]
     read_to_end: _ReadToEnd
+    origins: HeardOrigins
     stalled: bool = False
     schedule: AgingSchedule = field(default_factory=AgingSchedule)
-    marked_stream_time: float = float("-inf")
-    """The stream time last written to the table for this partition."""
+    marked: PartitionMark | None = None
+    """The mark last written to the table for this partition."""
+
+    @property
+    def partition(self) -> int:
+        return self.read_to_end.partition
+
+    def mark(self, clock: str) -> PartitionMark | None:
+        """The partition's mark if it differs from the one written (None: it does not).
+        Under the wall clock borrowers age by themselves: no stream time is kept."""
+        marked = self.marked or PartitionMark(self.partition)
+        moved = self.merger.stream_time if clock == "event" else float("-inf")
+        stream_time = max(marked.stream_time, moved)
+        origins = frozenset(self.origins.known())
+        if stream_time == marked.stream_time and origins == marked.rerouted_from:
+            return None
+        return PartitionMark(self.partition, stream_time, origins)
 
 
 @dataclass
@@ -186,10 +228,26 @@ class TieringProcessor:
     risk: RiskScoring | None = None
     """Risk scoring, present exactly when the policy has ``[risk]`` rules."""
     limits: BorrowerLimits = DEFAULT_LIMITS
+    rerouted_topic: str | None = None
+    """The re-routing topic: records off their key's partition are forwarded to it (None:
+    they are dead-lettered, ``wrong_partition``). Needs ``partitioner``."""
+    origin_expiry_s: float = EXPIRY_S
+    origin_discovery_s: float = DISCOVERY_S
 
     def __post_init__(self) -> None:
         if (self.risk is None) != (self.policy.risk is None):
             raise ValueError("risk scoring is needed exactly when the policy has [risk] rules")
+        if self.rerouted_topic is not None and self.partitioner is None:
+            raise ValueError("re-routing needs a partitioner to tell where records belong")
+        self._forwarder = (
+            None
+            if self.rerouted_topic is None or self.partitioner is None
+            else Forwarder(self.partitioner.partitions)
+        )
+        self._lanes: dict[str, str] = {topic: kind for kind, topic in self.topics.items()}
+        """The merge lane of each topic read: its input kind, or ``REROUTED``."""
+        if self.rerouted_topic is not None:
+            self._lanes[self.rerouted_topic] = REROUTED
         self.cache: StateCache[Borrower] = StateCache(self.cache_capacity)
         self._partitions: dict[int, _PartitionState] = {}
         self._scheduled_partitions: set[int] = set()
@@ -223,12 +281,10 @@ class TieringProcessor:
         if record.partition in self._revoked:
             self.metrics.stale_inputs.inc()
             return
-        self.metrics.inputs.received[record.kind] += 1
+        if record.origin is None:  # a re-routed input was counted where it was first read
+            self.metrics.inputs.received[record.kind] += 1
         part = self._partition(record.partition)
-        previous = part.last_offsets.get(record.kind)
-        if previous is not None and record.offset <= previous:
-            self._rewound(record, part)
-        part.last_offsets[record.kind] = record.offset
+        self._delivered(record.topic, record.partition, record.offset, part)
         try:
             event = INPUT_DECODERS[record.kind](
                 record.value, record.key, max_bytes=self.max_record_bytes
@@ -236,39 +292,124 @@ class TieringProcessor:
         except InvalidRecord as error:
             self._dead_letter(record, error)
             return
+        event_time = event.event_time.timestamp()
+        if event_time > self.wall_clock() + self.max_event_skew_s:
+            self._dead_letter(record, FutureEventTime(event, self.max_event_skew_s))
+            return
+        forwarder = self._forwarder
+        if forwarder is not None and forwarder.forwarding and record.origin is None:
+            forwarder.read(Origin(record.kind, record.partition), event_time)
         if (
             self.partitioner is not None
             and record.key is not None
             and (home := self.partitioner.partition_of(record.key)) != record.partition
         ):
-            self._dead_letter(
-                record,
-                WrongPartition(record.key, record.partition, home, self.partitioner.partitions),
-            )
+            if forwarder is not None and record.origin is None:
+                self._forward(forwarder, record, home, event_time)
+            else:  # never forwarded twice: a loop if the partition counts disagreed
+                self._dead_letter(
+                    record,
+                    WrongPartition(record.key, record.partition, home, self.partitioner.partitions),
+                )
             return
-        if event.event_time.timestamp() > self.wall_clock() + self.max_event_skew_s:
-            self._dead_letter(record, FutureEventTime(event, self.max_event_skew_s))
-            return
-        part.merger.push(
-            record.kind,
-            event_time=event.event_time.timestamp(),
-            item=(record, event),
-            now=self.monotonic(),
-        )
+        source: Hashable = record.kind
+        if record.origin is not None:
+            source = record.origin
+            self._heard_from(part, record.origin)
+            # An origin is read in order: its record is a watermark too.
+            part.merger.advance(source, event_time=event_time)
+        part.merger.push(source, event_time=event_time, item=(record, event), now=self.monotonic())
         self._release(record.partition, part)
 
-    def _rewound(self, record: InputRecord, part: _PartitionState) -> None:
-        """The consumer went back to ``record``'s offset (a seek to the committed offset):
-        what the merge still holds of that topic from there on is delivered again, so
-        the first copies go. Inputs already applied come again as duplicates."""
-        dropped = part.merger.forget(record.kind, lambda held: held[0].offset >= record.offset)
+    def offer_rerouted(
+        self,
+        partition: int,
+        offset: int,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers,
+        ack: Callable[[], object],
+    ) -> None:
+        """Take one record of the re-routing topic: a forwarded input or a watermark."""
+        assert self.rerouted_topic is not None, "re-routing is off"
+        if partition in self._revoked:
+            self.metrics.stale_inputs.inc()
+            return
+        try:
+            found = decode_rerouted(headers, value)
+        except BadReroute as error:
+            bad = InputRecord("payments", self.rerouted_topic, partition, offset, key, value, ack)
+            self._delivered(self.rerouted_topic, partition, offset, self._partition(partition))
+            self._dead_letter(bad, error)
+            return
+        if isinstance(found, Origin):
+            record = InputRecord(
+                found.kind, self.rerouted_topic, partition, offset, key, value, ack, found
+            )
+            self.offer(record)
+            return
+        part = self._partition(partition)
+        self._delivered(self.rerouted_topic, partition, offset, part)
+        self._heard_from(part, found.origin, found.caught_up)
+        part.merger.advance(found.origin, event_time=found.event_time)
+        self._acks.append((partition, ack))
+        self._release(partition, part)
+
+    def _forward(
+        self, forwarder: Forwarder, record: InputRecord, home: int, event_time: float
+    ) -> None:
+        """Send ``record`` to its key's partition; acknowledged once the forward is durable."""
+        origin = Origin(record.kind, record.partition)
+        if not forwarder.speaks_for(origin):
+            self._announce(forwarder, self._partitions)
+        forwarder.forwarded(origin, event_time)
+        self._futures.append(self.outputs.reroute(record, home))
+        self._acks.append((record.partition, record.ack))
+        self.metrics.rerouted.inc()
+
+    def _announce(self, forwarder: Forwarder, partitions: Iterable[int]) -> None:
+        origins = [Origin(kind, p) for p in sorted(partitions) for kind in INPUT_KINDS]
+        for destination, watermark in forwarder.announce(origins, self.monotonic()):
+            self._futures.append(self.outputs.watermark(destination, watermark))
+
+    def _heard_from(
+        self, part: _PartitionState, origin: Origin, caught_up: bool | None = None
+    ) -> None:
+        if part.origins.heard(origin, self.monotonic(), caught_up):
+            part.merger.add_source(origin)
+            log.info(
+                "merging inputs re-routed from another partition",
+                origin=f"{origin.kind}/{origin.partition}",
+                partition=part.partition,
+            )
+
+    def _delivered(self, topic: str, partition: int, offset: int, part: _PartitionState) -> None:
+        lane = self._lanes[topic]
+        previous = part.last_offsets.get(lane)
+        if previous is not None and offset <= previous:
+            self._rewound(topic, offset, part)
+        part.last_offsets[lane] = offset
+
+    def _rewound(self, topic: str, offset: int, part: _PartitionState) -> None:
+        """The consumer went back to ``offset`` of ``topic`` (a seek to the committed
+        offset): what the merge still holds of that topic from there on is delivered
+        again, so the first copies go. Inputs already applied come again as duplicates."""
+        lane = self._lanes[topic]
+        sources: list[Hashable] = [lane] if lane != REROUTED else list(part.origins.known())
+        dropped = sum(
+            part.merger.forget(
+                source, lambda held: held[0].topic == topic and held[0].offset >= offset
+            )
+            for source in sources
+        )
         self.metrics.input_rewinds.inc()
         log.info(
             "input re-read from an earlier offset",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            delivered_before=part.last_offsets[record.kind],
+            topic=topic,
+            partition=part.partition,
+            offset=offset,
+            delivered_before=part.last_offsets[lane],
             dropped_from_merge=dropped,
         )
 
@@ -276,6 +417,8 @@ class TieringProcessor:
         """Release merge buffers whose wait has run out; with the wall clock, age borrowers;
         refresh the gauges."""
         for partition, part in list(self._partitions.items()):
+            if part.origins:
+                self._expire_origins(part)
             self._release(partition, part)
             if self.clock == "wall":
                 now = self.wall_clock()
@@ -290,11 +433,31 @@ class TieringProcessor:
             sum(len(p.schedule) for p in self._partitions.values())
         )
 
+    def _expire_origins(self, part: _PartitionState) -> None:
+        """Stop waiting for origins silent for ``origin_expiry_s`` (streams/reroute.py)."""
+        for origin in part.origins.silent(self.monotonic(), self.origin_expiry_s):
+            if part.merger.holds(origin):
+                continue  # its records go as they come to the head, as any others
+            part.merger.remove_source(origin)
+            part.origins.forget(origin)
+            self.metrics.origins_expired.inc()
+            log.warning(
+                "no longer waiting for a silent origin of re-routed inputs",
+                origin=f"{origin.kind}/{origin.partition}",
+                partition=part.partition,
+                silent_s=self.origin_expiry_s,
+            )
+
+    @property
+    def read_topics(self) -> list[str]:
+        """Every topic this processor reads: the inputs, and the re-routing topic if on."""
+        return list(self._lanes)
+
     def last_offset(self, topic: str, partition: int) -> int | None:
         """Offset of the last record delivered from ``topic``/``partition``, if any."""
         part = self._partitions.get(partition)
-        kind = next((k for k, t in self.topics.items() if t == topic), None)
-        return None if part is None or kind is None else part.last_offsets.get(kind)
+        lane = self._lanes.get(topic)
+        return None if part is None or lane is None else part.last_offsets.get(lane)
 
     @property
     def partitions(self) -> set[int]:
@@ -324,14 +487,14 @@ class TieringProcessor:
         if not fresh:
             return
         schedules = {p: self._partition(p).schedule for p in fresh}
-        stream_times: dict[int, float] = {}
+        marks: list[PartitionMark] = []
         unreadable = 0
         for borrower_id, value in self.table.scan():
             try:
-                if is_stream_time_mark(borrower_id):
-                    partition, stream_time = decode_stream_time_mark(borrower_id, value)
-                    if partition in schedules:
-                        stream_times[partition] = stream_time
+                if is_partition_mark(borrower_id):
+                    mark = decode_partition_mark(borrower_id, value)
+                    if mark.partition in schedules:
+                        marks.append(mark)
                     continue
                 stored, partition = decode_borrower(value)
                 if partition not in schedules:
@@ -352,10 +515,10 @@ class TieringProcessor:
             schedules[partition].set(borrower_id, _posix(boundary))
             if self.risk is not None and current.risk is not None:
                 self.risk.track(partition, borrower_id, current.risk)
-        for partition, stream_time in stream_times.items():
-            part = self._partitions[partition]
-            part.merger.stream_time = max(part.merger.stream_time, stream_time)
-            part.marked_stream_time = stream_time
+        for mark in marks:
+            self._resume(self._partitions[mark.partition], mark)
+        if self.rerouted_topic is not None:
+            self._discover_origins(fresh)
         if self.risk is not None:
             for partition in fresh:
                 self.risk.activate(partition)
@@ -365,8 +528,25 @@ class TieringProcessor:
             partitions=sorted(fresh),
             scheduled_borrowers=sum(len(s) for s in schedules.values()),
             unreadable_states=unreadable,
-            stream_times={p: _iso(t) for p, t in sorted(stream_times.items())},
+            stream_times={m.partition: _iso(m.stream_time) for m in marks},
         )
+
+    def _discover_origins(self, partitions: set[int]) -> None:
+        """New partitions wait for origins to make themselves known, and, if this worker
+        forwards already, are announced as origins of their own (streams/reroute.py)."""
+        if self._forwarder is not None and self._forwarder.forwarding:
+            self._announce(self._forwarder, partitions)
+        for partition in partitions:
+            self._partitions[partition].merger.hold(
+                until=self.monotonic() + self.origin_discovery_s
+            )
+
+    def _resume(self, part: _PartitionState, mark: PartitionMark) -> None:
+        part.merger.stream_time = max(part.merger.stream_time, mark.stream_time)
+        if self.rerouted_topic is not None:
+            for origin in mark.rerouted_from:  # waited for until it speaks, or expires
+                self._heard_from(part, origin)
+        part.marked = mark
 
     def revoke(self, partitions: Iterable[int]) -> None:
         """Let go of ``partitions``: drop their buffers, schedules, cached state and acks.
@@ -395,6 +575,8 @@ class TieringProcessor:
         }
         if self.risk is not None:
             self.risk.revoke(gone)
+        if self._forwarder is not None:
+            self._forwarder.revoke(gone)
         if gone:
             log.info("partitions released", partitions=sorted(gone))
 
@@ -404,13 +586,19 @@ class TieringProcessor:
         """Confirm outputs, then write state, then acknowledge inputs (see module doc)."""
         async with self._flush_lock:
             self._last_flush = self.monotonic()
-            if not self._acks and not self._futures and not self.cache.dirty_count:
+            watermarks = self._due_watermarks()
+            if (
+                not self._acks
+                and not self._futures
+                and not self.cache.dirty_count
+                and not watermarks
+            ):
                 return
             started = time.perf_counter()
             snapshots = [
                 (b, encode_borrower(borrower, p), p) for b, borrower, p in self.cache.take_dirty()
             ]
-            marks = self._unmarked_stream_times()
+            marks = self._due_marks()
             self._writing = {borrower_id: value for borrower_id, value, _ in snapshots}
             self._applied_since_write.clear()
             checkpoints: list[tuple[int, bytes]] = []
@@ -421,15 +609,17 @@ class TieringProcessor:
             acks, self._acks = self._acks, []
             if futures:
                 await asyncio.gather(*futures)
+            for destination, watermark in watermarks:  # after the forwards they cover
+                self._futures.append(self.outputs.watermark(destination, watermark))
             owned = [snapshot for snapshot in snapshots if snapshot[2] in self._partitions]
-            marked = {p: t for p, t in marks.items() if p in self._partitions}
+            marked = [mark for mark in marks if mark.partition in self._partitions]
             # Each partition's mark after its states: see streams/stored.py.
             await self.table.save_many(
-                owned + [(*stream_time_mark(p, t), p) for p, t in marked.items()]
+                owned + [(*encode_partition_mark(m), m.partition) for m in marked]
             )
-            for partition, stream_time in marked.items():
-                if (part := self._partitions.get(partition)) is not None:
-                    part.marked_stream_time = stream_time
+            for mark in marked:
+                if (part := self._partitions.get(mark.partition)) is not None:
+                    part.marked = mark
             if self.risk is not None:
                 # After the states, so a model never gets ahead of the borrowers it learned from.
                 await self.risk.save([c for c in checkpoints if c[0] in self._partitions])
@@ -441,16 +631,24 @@ class TieringProcessor:
             self.metrics.flushed_states.inc(len(owned))
             self.metrics.flush_seconds.observe(time.perf_counter() - started)
 
-    def _unmarked_stream_times(self) -> dict[int, float]:
-        """Stream times to mark in the table: under the event clock, per partition whose
-        stream time moved since its last mark (the wall clock ages by itself)."""
-        if self.clock != "event":
-            return {}
-        return {
-            p: part.merger.stream_time
-            for p, part in self._partitions.items()
-            if part.merger.stream_time > part.marked_stream_time
-        }
+    def _due_watermarks(self) -> list[tuple[int, Watermark]]:
+        forwarder = self._forwarder
+        if forwarder is None or not forwarder.forwarding:
+            return []
+        return forwarder.due(self._origin_read_to_end, self.monotonic())
+
+    def _origin_read_to_end(self, origin: Origin) -> bool:
+        part = self._partitions.get(origin.partition)
+        if part is None:
+            return False
+        last = part.last_offsets.get(origin.kind)
+        return self.offsets.lag(self.topics[origin.kind], origin.partition, last) == 0
+
+    def _due_marks(self) -> list[PartitionMark]:
+        """Marks to write: per partition whose stream time (event clock) or re-routing
+        origins changed since its last mark."""
+        marks = (part.mark(self.clock) for part in self._partitions.values())
+        return [mark for mark in marks if mark is not None]
 
     # -- status --------------------------------------------------------------
 
@@ -469,6 +667,7 @@ class TieringProcessor:
                     "scheduled_borrowers": len(part.schedule),
                     "next_aging_at": _iso(part.schedule.next_instant()),
                     "last_offsets": part.last_offsets,
+                    "rerouted_from": [f"{o.kind}/{o.partition}" for o in part.origins.known()],
                     "risk_model": None if self.risk is None else self.risk.status(p),
                 }
                 for p, part in sorted(self._partitions.items())
@@ -481,12 +680,26 @@ class TieringProcessor:
         part = self._partitions.get(partition)
         if part is None:
             last_offsets: dict[str, int] = {}
+            origins = HeardOrigins()
+            lanes = {lane: topic for topic, lane in self._lanes.items()}
+            if self.rerouted_topic is None:
+                merger = PartitionMerger[tuple[InputRecord, InputEvent]](
+                    INPUT_KINDS, self.max_idle_s
+                )
+            else:
+                merger = PartitionMerger(
+                    (*INPUT_KINDS, REROUTED),
+                    self.max_idle_s,
+                    rank=merge_rank,
+                    unwaited=frozenset({REROUTED}),
+                )
             part = _PartitionState(
-                PartitionMerger(INPUT_KINDS, self.max_idle_s),
+                merger,
                 self.metrics.stream_time.labels(str(partition)),
                 self.metrics.merge_wait.labels(str(partition)),
                 last_offsets,
-                _ReadToEnd(self.offsets, self.topics, partition, last_offsets),
+                _ReadToEnd(self.offsets, lanes, partition, last_offsets, origins),
+                origins,
             )
             self._partitions[partition] = part
         return part

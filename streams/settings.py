@@ -29,6 +29,7 @@ from domain.policy import load_policy
 PREFIX = "ARREARS_"
 
 Clock = Literal["wall", "event"]
+WrongPartitionHandling = Literal["reroute", "dead-letter"]
 DEFAULT_HEARTBEAT_INTERVAL_S = 1.0
 STORES = ("memory://", "rocksdb://")
 
@@ -38,7 +39,9 @@ SERVICE_TOPICS = ("payments", "missed-payments", "tier-changes", "dead-letters")
 """Topic names after ``ARREARS_TOPIC_PREFIX``."""
 CHANGELOG_SUFFIXES = ("-borrowers-changelog", "-risk-models-changelog")
 """What Faust appends to the app id to name the tables' changelog topics."""
-APP_ID_SUFFIXES = (*CHANGELOG_SUFFIXES, "-__assignor-__leader")
+REROUTED_SUFFIX = "-rerouted-inputs"
+"""What the service appends to the app id to name its internal re-routing topic."""
+APP_ID_SUFFIXES = (*CHANGELOG_SUFFIXES, REROUTED_SUFFIX, "-__assignor-__leader")
 """Every topic Faust names after the app id (with its assignor's leader topic)."""
 MAX_INT16, MAX_INT32 = 2**15 - 1, 2**31 - 1
 """Wire types of a topic's replication factor and partition count."""
@@ -83,6 +86,12 @@ class Settings:
     """``wall``: borrowers age with the wall clock. ``event``: with stream time
     (newest event time seen on the partition), so replays of history run at full
     speed and give the same tier changes as live."""
+    wrong_partition: WrongPartitionHandling = "reroute"
+    """What happens to an input off its key's murmur2 partition (a producer hashing
+    keys another way, as librdkafka's CRC32 default does). ``reroute``: forwarded to
+    its key's partition through the internal topic ``<app id>-rerouted-inputs`` and
+    merged there in event-time order (``streams/reroute.py``). ``dead-letter``:
+    refused (``wrong_partition``), to be re-produced once the producer is fixed."""
     app_id: str = "arrears-tiering"
     """Consumer group and table-name prefix; one per deployment (up to 227 of
     ``[a-zA-Z0-9._-]``: it begins the changelog topics' names)."""
@@ -165,6 +174,11 @@ class Settings:
         checks = [
             (self._loads_policy(), "policy", "is not a usable policy"),
             (self.clock in ("wall", "event"), "clock", "must be 'wall' or 'event'"),
+            (
+                self.wrong_partition in ("reroute", "dead-letter"),
+                "wrong_partition",
+                "must be 'reroute' or 'dead-letter'",
+            ),
             (
                 _is_topic_name(self.app_id, longest=APP_ID_SUFFIXES),
                 "app_id",
@@ -287,6 +301,11 @@ class Settings:
     def changelog_topics(self) -> list[str]:
         """The table changelogs Faust creates, partitioned like the inputs."""
         return [self.app_id + suffix for suffix in CHANGELOG_SUFFIXES]
+
+    @property
+    def rerouted_topic(self) -> str:
+        """The internal topic of inputs forwarded to their key's partition."""
+        return self.app_id + REROUTED_SUFFIX
 
     @property
     def bootstrap_servers(self) -> list[str]:

@@ -1,14 +1,16 @@
-"""What the borrower table holds: borrower states, and one stream-time mark per partition.
+"""What the borrower table holds: borrower states, and one mark per partition.
 
 A state's value names its input partition, so recovery knows whose aging schedule
-it belongs to. The stream-time mark says where a worker taking the partition over
-resumes its stream time. It is written after every state of a flush, in the same
-changelog partition: records of one partition reach the broker in order, so a mark
-that survived a crash comes with every state of its flush, and the stream time
-resumed is one the states already reflect. (Stamping each state with the stream
-time instead lets one batch of a flush cut short by a crash carry a stream time
-the rest of that flush's states never got to, and recovery then ages borrowers
-whose inputs are about to be replayed past those inputs.)
+it belongs to. A partition's mark says what a worker taking the partition over
+resumes with: its stream time, and the origins of re-routed inputs it merges
+(``streams/reroute.py``), so that those are waited for from the first record on.
+It is written after every state of a flush, in the same changelog partition:
+records of one partition reach the broker in order, so a mark that survived a
+crash comes with every state of its flush, and the stream time resumed is one the
+states already reflect. (Stamping each state with the stream time instead lets
+one batch of a flush cut short by a crash carry a stream time the rest of that
+flush's states never got to, and recovery then ages borrowers whose inputs are
+about to be replayed past those inputs.)
 """
 
 from __future__ import annotations
@@ -19,10 +21,23 @@ import orjson
 
 from domain.borrower import BorrowerState
 from scoring.tracker import BorrowerRisk
+from streams.reroute import Origin
 
-STREAM_TIME_MARK = "\x00stream-time/"
-"""Key prefix of the marks. Identifiers with control characters are refused at intake
-(``bad_identifier``), so no borrower id can start with it."""
+PARTITION_MARK = "\x00stream-time/"
+"""Key prefix of the marks (named when they held the stream time alone). Identifiers
+with control characters are refused at intake (``bad_identifier``), so no borrower
+id can start with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionMark:
+    """What one partition resumes with after a restart or a rebalance."""
+
+    partition: int
+    stream_time: float = float("-inf")
+    """Under the event clock, the partition's stream time (-inf: none yet)."""
+    rerouted_from: frozenset[Origin] = frozenset()
+    """Origins of re-routed inputs the partition merges."""
 
 
 @dataclass(slots=True)
@@ -54,15 +69,25 @@ def decode_borrower(value: bytes) -> tuple[Borrower, int]:
     return borrower, envelope["partition"]
 
 
-def stream_time_mark(partition: int, stream_time: float) -> tuple[str, bytes]:
-    """The table entry recording ``partition``'s stream time (POSIX seconds)."""
-    return f"{STREAM_TIME_MARK}{partition}", orjson.dumps({"stream_time": stream_time})
+def encode_partition_mark(mark: PartitionMark) -> tuple[str, bytes]:
+    """The table entry of ``mark``."""
+    value: dict[str, object] = {
+        "stream_time": None if mark.stream_time == float("-inf") else mark.stream_time,
+        "rerouted_from": sorted([origin.kind, origin.partition] for origin in mark.rerouted_from),
+    }
+    return f"{PARTITION_MARK}{mark.partition}", orjson.dumps(value)
 
 
-def is_stream_time_mark(key: str) -> bool:
-    return key.startswith(STREAM_TIME_MARK)
+def is_partition_mark(key: str) -> bool:
+    return key.startswith(PARTITION_MARK)
 
 
-def decode_stream_time_mark(key: str, value: bytes) -> tuple[int, float]:
-    """The partition and stream time of a mark."""
-    return int(key.removeprefix(STREAM_TIME_MARK)), float(orjson.loads(value)["stream_time"])
+def decode_partition_mark(key: str, value: bytes) -> PartitionMark:
+    """A stored mark; marks written before re-routing existed hold the stream time only."""
+    fields = orjson.loads(value)
+    stream_time = fields.get("stream_time")
+    return PartitionMark(
+        int(key.removeprefix(PARTITION_MARK)),
+        float("-inf") if stream_time is None else float(stream_time),
+        frozenset(Origin(kind, partition) for kind, partition in fields.get("rerouted_from", [])),
+    )

@@ -197,8 +197,11 @@ async def status(worker: WorkerProcess) -> dict[str, object] | None:
         return None
 
 
-TOPICS_READ = 2
-"""Topics a worker reads per input partition: payments and missed payments."""
+def topics_read(worker: WorkerProcess) -> int:
+    """Topics a worker reads per input partition: payments, missed payments and (unless
+    refused rather than re-routed, ``ARREARS_WRONG_PARTITION=dead-letter``) the re-routing
+    topic."""
+    return 2 if worker.env.get("ARREARS_WRONG_PARTITION") == "dead-letter" else 3
 
 
 async def wait_drained(
@@ -211,8 +214,8 @@ async def wait_drained(
 async def wait_all_drained(
     workers: list[WorkerProcess], *, input_partitions: int, timeout_s: float = 180
 ) -> None:
-    """Wait until the workers, between them, own every input partition, have read every
-    record and flushed everything it caused."""
+    """Wait until the workers, between them, own every input partition (each some), have
+    read every record and flushed everything it caused."""
     deadline = time.monotonic() + timeout_s
     views: list[dict[str, object] | None] = []
     while time.monotonic() < deadline:
@@ -223,9 +226,11 @@ async def wait_all_drained(
                     f"worker exited with {worker.process.returncode}:\n{worker.log()[-3000:]}"
                 )
         views = [await status(worker) for worker in workers]
-        if all(view is not None and _idle(view) for view in views):
+        # Each must own some: a worker not yet in the group looks idle too, and its
+        # join would rebalance (and re-read) what the others are about to be sent.
+        if all(view is not None and view["lag"] and _idle(view) for view in views):
             owned = sum(len(view["lag"]) for view in views if view is not None)  # type: ignore[arg-type]
-            if owned == TOPICS_READ * input_partitions:
+            if owned == topics_read(workers[0]) * input_partitions:
                 return
         await asyncio.sleep(0.5)
     raise TimeoutError(f"workers not drained after {timeout_s}s; last status: {views}")

@@ -27,7 +27,8 @@ from domain.events import InputEvent, MissedPayment, Payment, TierChange
 from domain.policy import load_policy
 from schemas.codec import encode_missed_payment, encode_payment
 from streams.processor import InputKind, InputRecord, TieringProcessor
-from streams.stored import Borrower, decode_borrower, is_stream_time_mark
+from streams.reroute import Watermark, encode_watermark, forward_headers
+from streams.stored import Borrower, decode_borrower, is_partition_mark
 from tests import builders
 from tests.builders import instant
 
@@ -71,6 +72,8 @@ class FakeOutputs:
         self.auto_confirm = auto_confirm
         self.tier_changes: list[TierChange] = []
         self.dead_letters: list[tuple[InputRecord, Exception]] = []
+        self.rerouted: list[RoutedRecord] = []
+        """Records written to the re-routing topic (forwards and watermarks), in order."""
         self.sent: list[Sent] = []
 
     def tier_change(self, change: TierChange) -> asyncio.Future[object]:
@@ -80,6 +83,25 @@ class FakeOutputs:
     def dead_letter(self, record: InputRecord, error: Exception) -> asyncio.Future[object]:
         self.dead_letters.append((record, error))
         return self._send(f"dl {record.topic}/{record.partition}@{record.offset}")
+
+    def reroute(self, record: InputRecord, partition: int) -> asyncio.Future[object]:
+        headers = forward_headers(record.kind, record.partition, record.offset)
+        label = f"rr {record.topic}/{record.partition}@{record.offset}"
+        return self._route(RoutedRecord(partition, record.key, record.value, headers), label)
+
+    def watermark(self, partition: int, watermark: Watermark) -> asyncio.Future[object]:
+        value, headers = encode_watermark(watermark)
+        origin = watermark.origin
+        label = f"wm {origin.kind}/{origin.partition}>{partition}"
+        return self._route(RoutedRecord(partition, None, value, headers), label)
+
+    def _route(self, routed: RoutedRecord, label: str) -> asyncio.Future[object]:
+        future = self._send(label)
+        if future.done():  # auto-confirmed
+            self.rerouted.append(routed)
+        else:  # on the topic once the broker has it, as a consumer would see it
+            future.add_done_callback(lambda f: f.exception() or self.rerouted.append(routed))
+        return future
 
     @property
     def unconfirmed(self) -> list[str]:
@@ -112,6 +134,16 @@ class FakeOutputs:
         return future
 
 
+@dataclass(frozen=True)
+class RoutedRecord:
+    """One record of the re-routing topic."""
+
+    partition: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
 # --- Table and offsets --------------------------------------------------------------
 
 
@@ -134,7 +166,7 @@ class FakeTable:
         self.batches.append([(key, partition) for key, _, partition in states])
         for key, value, partition in states:
             self.data[key] = value
-            if is_stream_time_mark(key):
+            if is_partition_mark(key):
                 self.marks.append((key, partition))
                 continue
             self.saves.append((key, partition))
@@ -142,7 +174,7 @@ class FakeTable:
 
     def states(self) -> dict[str, bytes]:
         """The stored borrower states, without the stream-time marks."""
-        return {k: v for k, v in self.data.items() if not is_stream_time_mark(k)}
+        return {k: v for k, v in self.data.items() if not is_partition_mark(k)}
 
     def scan(self) -> Iterable[tuple[str, bytes]]:
         return list(self.data.items())

@@ -312,3 +312,99 @@ class TestMergeProperties:
         assert sorted(released) == sorted(items)
         for source in THREE:
             assert [i for i in released if i[0] == source] == [i for i in items if i[0] == source]
+
+
+class TestSourcesThatComeAndGo:
+    """Re-routed inputs: one source per partition they come from, known from its first
+    record or watermark (streams/reroute.py)."""
+
+    def test_an_added_source_holds_records_behind_it_until_it_sends_or_is_caught_up(
+        self,
+    ) -> None:
+        m = merger()
+        m.add_source("origin")
+        push(m, "payments", 20)
+        push(m, "missed", 30)
+        assert m.release(now=0.0, caught_up=lambda source: source != "origin") == []
+        push(m, "origin", 10)
+        assert m.release(now=0.0, caught_up=lambda source: source != "origin") == ["origin@10"]
+
+    @pytest.mark.parametrize(
+        ("frontier", "released"),
+        [
+            (19.0, []),  # may still send something at 19.5
+            (20.0, ["payments@20"]),  # a record of its own at 20 would go after payments
+            (21.0, ["payments@20"]),
+        ],
+    )
+    def test_a_frontier_past_the_head_lets_it_go_while_the_source_is_empty(
+        self, frontier: float, released: list[str]
+    ) -> None:
+        m = merger()
+        m.add_source("origin")
+        push(m, "payments", 20)
+        push(m, "missed", 40)
+        m.advance("origin", event_time=frontier)
+        assert m.release(now=0.0, caught_up=NEVER) == released
+
+    def test_a_frontier_equal_to_the_head_lets_only_a_later_ranked_source_go_first(
+        self,
+    ) -> None:
+        m: PartitionMerger[str] = PartitionMerger(("b", "c"), max_idle=0.0, rank=str)
+        m.add_source("a")  # ranked before both: its record at 20 would go first
+        push(m, "b", 20)
+        push(m, "c", 30)
+        m.advance("a", event_time=20.0)
+        assert m.release(now=0.0, caught_up=NEVER) == []
+        m.advance("a", event_time=20.5)
+        assert m.release(now=0.0, caught_up=NEVER) == ["b@20"]
+
+    def test_a_frontier_never_moves_back(self) -> None:
+        m = merger()
+        m.add_source("origin")
+        m.advance("origin", event_time=30.0)
+        m.advance("origin", event_time=10.0)  # a watermark re-sent after a restart
+        push(m, "payments", 20)
+        push(m, "missed", 40)
+        assert m.release(now=0.0, caught_up=NEVER) == ["payments@20"]
+
+    def test_a_removed_source_is_no_longer_waited_for_but_one_holding_records_stays(
+        self,
+    ) -> None:
+        m = merger()
+        m.add_source("origin")
+        push(m, "origin", 5)
+        with pytest.raises(ValueError, match="still holds records"):
+            m.remove_source("origin")
+        assert m.release(now=0.0, caught_up=ALWAYS) == ["origin@5"]
+        push(m, "payments", 20)
+        push(m, "missed", 40)
+        m.remove_source("origin")
+        assert m.release(now=0.0, caught_up=NEVER) == ["payments@20"]
+
+    def test_an_unwaited_source_holds_only_while_it_has_unread_records(self) -> None:
+        m: PartitionMerger[str] = PartitionMerger(
+            ("payments", "missed", "topic"), max_idle=5.0, unwaited=frozenset({"topic"})
+        )
+        push(m, "payments", 20)
+        push(m, "missed", 40)
+        assert m.release(now=0.0, caught_up=lambda source: source != "topic") == []
+        assert m.release(now=1.0, caught_up=ALWAYS) == ["payments@20"]  # no max_idle wait
+
+    def test_a_hold_releases_nothing_until_it_ends(self) -> None:
+        m = merger()
+        m.hold(until=2.0)
+        push(m, "payments", 20, now=0.0)
+        push(m, "missed", 40, now=0.0)
+        assert m.release(now=1.9, caught_up=ALWAYS) == []
+        assert m.release(now=2.0, caught_up=ALWAYS) == ["payments@20", "missed@40"]
+
+    def test_ties_go_to_the_source_ranked_first_whatever_order_sources_were_added_in(
+        self,
+    ) -> None:
+        m: PartitionMerger[str] = PartitionMerger(("z",), max_idle=0.0, rank=str)
+        for source in ("y", "x"):
+            m.add_source(source)
+        for source in ("z", "y", "x"):
+            push(m, source, 10)
+        assert m.release(now=0.0, caught_up=ALWAYS) == ["x@10", "y@10", "z@10"]

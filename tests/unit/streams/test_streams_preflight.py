@@ -43,6 +43,10 @@ def test_the_inputs_count_wins_over_the_configured_one(
             {"app-borrowers-changelog": 4},
             "app-borrowers-changelog has 4 partitions but the input topics will have 8",
         ),
+        (
+            {"acme.payments": 3, "acme.missed-payments": 3, "app-rerouted-inputs": 4},
+            "app-rerouted-inputs has 4 partitions but the input topics have 3: re-routed",
+        ),
     ],
 )
 def test_counts_on_the_broker_that_disagree_are_refused_naming_both(

@@ -844,6 +844,7 @@ class TestStatus:
                 "scheduled_borrowers": 1,
                 "next_aging_at": "2024-01-31T00:00:00+00:00",
                 "last_offsets": {"missed-payments": 0, "payments": 0},
+                "rerouted_from": [],
                 "risk_model": None,  # dpd-only: nothing is scored
             }
         }

@@ -52,6 +52,7 @@ class TestReadingValues:
         ("variable", "raw", "field", "value"),
         [
             ("ARREARS_CLOCK", "event", "clock", "event"),
+            ("ARREARS_WRONG_PARTITION", "dead-letter", "wrong_partition", "dead-letter"),
             ("ARREARS_PARTITIONS", "12", "partitions", 12),
             ("ARREARS_MAX_IDLE_MS", "0", "max_idle_ms", 0),
             ("ARREARS_SESSION_TIMEOUT_S", "30", "session_timeout_s", 30.0),
@@ -98,6 +99,7 @@ class TestReadingValues:
 INVALID = [
     ("ARREARS_IDEMPOTENT_PRODUCER", "yes"),
     ("ARREARS_CLOCK", "moon"),
+    ("ARREARS_WRONG_PARTITION", "drop"),
     ("ARREARS_STALL_AFTER_S", "0"),
     ("ARREARS_STALL_AFTER_S", "inf"),
     ("ARREARS_MAX_EVENT_SKEW_S", "-1"),
