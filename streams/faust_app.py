@@ -58,6 +58,14 @@ def build_app(
         # next, and replays are harmless, so a rebalance or shutdown does not
         # wait for the merge buffers to drain (it hung for 20 s before).
         stream_wait_empty=False,
+        # Faust refuses to recover a table partition whose recorded position is
+        # beyond the changelog's end, to protect a persisted store from a
+        # truncated log. In memory nothing persists: the position is a standby's,
+        # in this process, read from the log itself. Tansu answers ListOffsets with
+        # the start of the last batch + 1, so after a worker is killed mid-flush
+        # (a multi-record last batch) a standby that read that batch saw the log
+        # "shorter" than what it had read, and the worker crashed (chaos loop).
+        recovery_consistency_check=settings.store != "memory://",
         key_serializer="raw",
         value_serializer="raw",
     )

@@ -332,12 +332,15 @@ class TieringProcessor:
         ack: Callable[[], object],
     ) -> None:
         """Take one record of the re-routing topic: a forwarded input or a watermark."""
-        assert self.rerouted_topic is not None, "re-routing is off"
+        assert self.rerouted_topic is not None and self._forwarder is not None, "re-routing is off"
         if partition in self._revoked:
             self.metrics.stale_inputs.inc()
             return
         try:
             found = decode_rerouted(headers, value)
+            origin = found if isinstance(found, Origin) else found.origin
+            if origin.partition >= self._forwarder.partitions or origin.partition == partition:
+                raise BadReroute(f"origin partition {origin.partition} cannot forward here")
         except BadReroute as error:
             bad = InputRecord("payments", self.rerouted_topic, partition, offset, key, value, ack)
             self._delivered(self.rerouted_topic, partition, offset, self._partition(partition))
@@ -363,7 +366,7 @@ class TieringProcessor:
         origin = Origin(record.kind, record.partition)
         if not forwarder.speaks_for(origin):
             self._announce(forwarder, self._partitions)
-        forwarder.forwarded(origin, event_time)
+        forwarder.forwarded(origin, event_time, self.monotonic())
         self._futures.append(self.outputs.reroute(record, home))
         self._acks.append((record.partition, record.ack))
         self.metrics.rerouted.inc()

@@ -36,10 +36,12 @@ watermarks, as Flink does across a shuffle:
    a partition newly assigned releases nothing for :data:`DISCOVERY_S`, so that
    origins forwarding from the start (a backlog produced with CRC32, read by
    workers started together) make themselves known before anything goes ahead.
-4. An origin not heard from for :data:`EXPIRY_S` is forgotten (its worker
-   stopped forwarding: a fixed producer, or a lost partition whose new owner has
-   not forwarded yet), so a dead origin holds a partition back for that long at
-   most, visibly (``arrears_merge_wait_seconds``).
+4. A worker stops speaking for an origin that forwarded nothing for
+   :data:`RETIRE_S` (a fixed producer). An origin not heard from for
+   :data:`EXPIRY_S` is forgotten by the partitions waiting for it (retired, or
+   a lost partition whose new owner has not forwarded yet), so a silent origin
+   holds a partition back for that long at most, visibly
+   (``arrears_merge_wait_seconds``).
 
 What it does not guarantee: an origin that starts forwarding after that grace
 (a producer switching partitioners mid-stream, or one whose worker started much
@@ -74,8 +76,14 @@ HEARTBEAT_S = 5.0
 DISCOVERY_S = 2.0
 """A partition newly assigned releases nothing for this long (see step 3)."""
 
+RETIRE_S = 600.0
+"""An origin that forwarded nothing for this long is no longer spoken for (see step 4)."""
+
 EXPIRY_S = 30.0
 """An origin silent this long is no longer waited for (see step 4)."""
+
+CALENDAR = (-62135596800.0, 253402300799.0)
+"""POSIX seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: every event time."""
 
 KIND_HEADER = "arrears-kind"
 ORIGIN_PARTITION_HEADER = "arrears-origin-partition"
@@ -163,6 +171,8 @@ def _decode_watermark(value: bytes | None) -> Watermark:
     ):
         raise BadReroute("watermark fields out of their types or ranges")
     frontier = float("-inf") if event_time is None else float(event_time)
+    if not (frontier == float("-inf") or CALENDAR[0] <= frontier <= CALENDAR[1]):
+        raise BadReroute("watermark event_time outside 0001-01-01 to 9999-12-31")
     return Watermark(Origin(kind, partition), frontier, caught_up)
 
 
@@ -181,6 +191,8 @@ class Forwarder:
     partitions: int
     """Partitions of the internal topic (those of the inputs)."""
     _read_until: dict[Origin, float] = field(default_factory=dict)
+    _last_forward: dict[Origin, float] = field(default_factory=dict)
+    """When each origin last forwarded (or was announced), in monotonic time."""
     _sent: dict[tuple[Origin, int], tuple[Watermark, float]] = field(default_factory=dict)
 
     @property
@@ -199,6 +211,7 @@ class Forwarder:
             if origin in self._read_until:
                 continue
             self._read_until[origin] = float("-inf")
+            self._last_forward[origin] = now
             watermark = Watermark(origin, float("-inf"), caught_up=False)
             for destination in range(self.partitions):
                 if destination != origin.partition:
@@ -206,9 +219,10 @@ class Forwarder:
                     due.append((destination, watermark))
         return due
 
-    def forwarded(self, origin: Origin, event_time: float) -> None:
+    def forwarded(self, origin: Origin, event_time: float, now: float) -> None:
         """A record of ``origin`` was forwarded: from now on its watermarks are due."""
         self._read_until[origin] = max(event_time, self._read_until.get(origin, event_time))
+        self._last_forward[origin] = now
 
     def read(self, origin: Origin, event_time: float) -> None:
         """A record of ``origin`` was read (forwarded or not): its frontier moves."""
@@ -217,7 +231,11 @@ class Forwarder:
 
     def due(self, caught_up: Callable[[Origin], bool], now: float) -> list[tuple[int, Watermark]]:
         """Watermarks to send now, as ``(internal partition, watermark)``: new or
-        changed ones, and unchanged ones older than :data:`HEARTBEAT_S`."""
+        changed ones, and unchanged ones older than :data:`HEARTBEAT_S`. Origins
+        idle for :data:`RETIRE_S` are retired first."""
+        retired = {o for o, at in self._last_forward.items() if now - at >= RETIRE_S}
+        if retired:
+            self._drop(lambda origin: origin in retired)
         due: list[tuple[int, Watermark]] = []
         for origin, until in self._read_until.items():
             watermark = Watermark(origin, until, caught_up(origin))
@@ -234,8 +252,12 @@ class Forwarder:
         """This worker no longer reads ``partitions``: their origins' new owner speaks
         for them once it forwards."""
         gone = set(partitions)
-        self._read_until = {o: t for o, t in self._read_until.items() if o.partition not in gone}
-        self._sent = {k: v for k, v in self._sent.items() if k[0].partition not in gone}
+        self._drop(lambda origin: origin.partition in gone)
+
+    def _drop(self, dropped: Callable[[Origin], bool]) -> None:
+        self._read_until = {o: t for o, t in self._read_until.items() if not dropped(o)}
+        self._last_forward = {o: t for o, t in self._last_forward.items() if not dropped(o)}
+        self._sent = {k: v for k, v in self._sent.items() if not dropped(k[0])}
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ murmur2 partition are applied.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,10 +56,11 @@ def reference(tmp_path_factory: pytest.TempPathFactory, broker_kind: str) -> Out
 
 
 def produce_with_librdkafka(
-    target: Target, records: list[tuple[str, bytes, bytes]]
+    target: Target, records: list[tuple[str, bytes, bytes]], rate: float | None = None
 ) -> list[tuple[str, int, int, bytes]]:
-    """Produce as a confluent-kafka client with default settings would; return where each
-    record landed: ``(topic, partition, offset, key)``."""
+    """Produce as a confluent-kafka client with default settings would, at about ``rate``
+    records per second (None: as fast as it can); return where each record landed:
+    ``(topic, partition, offset, key)``."""
     producer = Producer({"bootstrap.servers": target.bootstrap, "acks": "all"})
     landed: list[tuple[str, int, int, bytes]] = []
 
@@ -68,28 +70,41 @@ def produce_with_librdkafka(
             (message.topic(), message.partition(), message.offset(), message.key())  # type: ignore[attr-defined]
         )
 
-    for topic, key, value in target.records(records):
+    started = time.monotonic()
+    for sent, (topic, key, value) in enumerate(target.records(records), 1):
         producer.produce(topic, value=value, key=key, on_delivery=delivered)
         producer.poll(0)
+        if rate is not None and (ahead := started + sent / rate - time.monotonic()) > 0:
+            time.sleep(ahead)
     assert producer.flush(60) == 0
     return landed
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(
+    ("workers", "live_rate"),
+    [(1, None), (2, None), (2, 2500)],
+    ids=["replay-1-worker", "replay-2-workers", "live-2-workers"],
+)
 async def test_a_portfolio_produced_with_crc32_is_rerouted_into_the_tier_changes_of_murmur2(
     broker: Target,
     start_worker: Callable[..., WorkerProcess],
     tmp_path: Path,
     workers: int,
+    live_rate: float | None,
     reference: Output,
 ) -> None:
-    """The whole history on the broker before the workers start, as the reference's."""
+    """A replay (the whole history on the broker before the workers start, as the
+    reference's), or live: inputs arriving while the workers run."""
     await ensure_topics(settings_for(worker_env(broker, tmp_path, **WORKER_SETTINGS)))
     records = list(portfolio_records())
-    landed = await asyncio.to_thread(produce_with_librdkafka, broker, records)
+    crew: list[WorkerProcess] = []
+    if live_rate is not None:
+        crew = [start_worker(**WORKER_SETTINGS) for _ in range(workers)]
+        await wait_all_drained(crew, input_partitions=PARTITIONS)
+    landed = await asyncio.to_thread(produce_with_librdkafka, broker, records, live_rate)
     home = KeyPartitioner(PARTITIONS)
     misplaced = sum(1 for _, p, _, key in landed if home.partition_of(key) != p)
-    crew = [start_worker(**WORKER_SETTINGS) for _ in range(workers)]
+    crew = crew or [start_worker(**WORKER_SETTINGS) for _ in range(workers)]
     await wait_all_drained(crew, input_partitions=PARTITIONS)
     output, duplicates = by_event_id(await read_all(broker.bootstrap, broker.topic("tier-changes")))
     counts = [await asyncio.to_thread(metrics_of, worker) for worker in crew]

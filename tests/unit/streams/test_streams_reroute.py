@@ -9,6 +9,7 @@ how far each origin has been read.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import zlib
@@ -31,7 +32,9 @@ from streams.partitioning import KeyPartitioner
 from streams.processor import InputRecord, TieringProcessor
 from streams.reroute import (
     DISCOVERY_S,
+    EXPIRY_S,
     HEARTBEAT_S,
+    RETIRE_S,
     Forwarder,
     Origin,
     Watermark,
@@ -160,11 +163,19 @@ class TestWireFormat:
             {"kind": "payments", "partition": True, "event_time": 1.0, "caught_up": False},
             {"kind": "payments", "partition": 1, "event_time": "1", "caught_up": False},
             {"kind": "payments", "partition": 1, "event_time": 1.0, "caught_up": 1},
+            {"kind": "payments", "partition": 1, "event_time": 1e300, "caught_up": False},
         ],
-        ids=["kind", "negative partition", "boolean partition", "text time", "numeric flag"],
+        ids=[
+            "kind",
+            "negative partition",
+            "boolean partition",
+            "text time",
+            "numeric flag",
+            "beyond 9999",
+        ],
     )
     def test_watermarks_out_of_their_types_are_refused(self, fields: dict[str, object]) -> None:
-        with pytest.raises(BadReroute, match="out of their types or ranges"):
+        with pytest.raises(BadReroute, match=r"out of their types or ranges|outside 0001"):
             decode_rerouted([("arrears-kind", b"watermark")], orjson.dumps(fields))
 
 
@@ -185,7 +196,7 @@ class TestWatermarksDue:
         self,
     ) -> None:
         forwarder = Forwarder(PARTITIONS)
-        forwarder.forwarded(PAYMENTS_1, 10.0)
+        forwarder.forwarded(PAYMENTS_1, 10.0, now=0.0)
         forwarder.read(PAYMENTS_1, 12.0)
         due = forwarder.due(lambda origin: False, now=0.0)
         assert due == [(p, Watermark(PAYMENTS_1, 12.0, False)) for p in (0, 2, 3)]
@@ -203,15 +214,24 @@ class TestWatermarksDue:
         self, read_to: float, caught_up: bool, later_s: float, again: bool
     ) -> None:
         forwarder = Forwarder(PARTITIONS)
-        forwarder.forwarded(PAYMENTS_1, 12.0)
+        forwarder.forwarded(PAYMENTS_1, 12.0, now=0.0)
         forwarder.due(lambda origin: False, now=0.0)
         forwarder.read(PAYMENTS_1, read_to)
         due = forwarder.due(lambda origin: caught_up, now=later_s)
         assert len(due) == (PARTITIONS - 1 if again else 0)
 
+    def test_an_origin_that_stopped_forwarding_is_retired(self) -> None:
+        """A fixed producer: the partitions waiting for the origin forget it once silent."""
+        forwarder = Forwarder(PARTITIONS)
+        forwarder.forwarded(PAYMENTS_1, 12.0, now=0.0)
+        forwarder.read(PAYMENTS_1, 13.0)
+        assert forwarder.due(lambda origin: False, now=RETIRE_S - 1)
+        assert forwarder.due(lambda origin: False, now=RETIRE_S) == []
+        assert not forwarder.speaks_for(PAYMENTS_1)
+
     def test_a_revoked_origin_is_no_longer_spoken_for(self) -> None:
         forwarder = Forwarder(PARTITIONS)
-        forwarder.forwarded(PAYMENTS_1, 12.0)
+        forwarder.forwarded(PAYMENTS_1, 12.0, now=0.0)
         forwarder.revoke({1})
         assert not forwarder.forwarding
         assert forwarder.due(lambda origin: False, now=0.0) == []
@@ -294,8 +314,14 @@ class TestForwarding:
         p.assign(range(PARTITIONS))
         acked: list[int] = []
         p.offer_rerouted(1, 0, key=b"x", value=b"{}", headers=[], ack=lambda: acked.append(0))
+        p.offer_rerouted(
+            1, 1, key=b"x", value=b"{}", headers=forward_headers("payments", 1, 0), ack=lambda: None
+        )  # from itself
+        p.offer_rerouted(
+            1, 2, key=b"x", value=b"{}", headers=forward_headers("payments", 9, 0), ack=lambda: None
+        )  # from a partition that does not exist
         await p.flush()
-        assert codes(rig) == ["bad_reroute"]
+        assert codes(rig) == ["bad_reroute"] * 3
         assert rig.outputs.dead_letters[0][0].topic == REROUTED_TOPIC
         assert acked == [0]
 
@@ -573,3 +599,40 @@ class TestPartitionMarks:
     def test_a_mark_written_before_rerouting_existed_still_loads(self) -> None:
         legacy = orjson.dumps({"stream_time": 1704186000.0})
         assert decode_partition_mark("\x00stream-time/3", legacy) == PartitionMark(3, 1704186000.0)
+
+
+KINDS_AND_JUNK = st.sampled_from([b"payments", b"missed-payments", b"watermark", b"", b"\xff"])
+
+
+@given(
+    kind=KINDS_AND_JUNK,
+    origin_partition=st.one_of(
+        st.binary(max_size=12), st.integers(-5, 2**40).map(lambda n: str(n).encode())
+    ),
+    value=st.one_of(
+        st.binary(max_size=200),
+        st.builds(
+            lambda fields: json.dumps(fields).encode(),  # any JSON: big numbers, NaN
+            st.dictionaries(
+                st.sampled_from(["kind", "partition", "event_time", "caught_up"]),
+                st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text()),
+            ),
+        ),
+    ),
+)
+async def test_whatever_arrives_on_the_rerouting_topic_is_taken_or_refused_never_raised(
+    kind: bytes, origin_partition: bytes, value: bytes
+) -> None:
+    rig = Rig(auto_confirm=True)
+    p = rerouting(rig, clock="event")
+    p.assign(range(PARTITIONS))
+    acked: list[int] = []
+    headers = [("arrears-kind", kind), ("arrears-origin-partition", origin_partition)]
+    p.offer_rerouted(
+        1, 0, key=OWN.encode(), value=value, headers=headers, ack=lambda: acked.append(1)
+    )
+    for _ in range(3):
+        rig.monotonic.advance(EXPIRY_S)
+        p.tick()
+    await p.flush()
+    assert acked == [1] or p.status()["partitions"]["1"]["buffered"] == 1  # type: ignore[index]
