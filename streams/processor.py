@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 import structlog
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
 from domain import reasons
 from domain.borrower import Assessor, BorrowerState
@@ -45,8 +45,8 @@ from domain.policy import TierPolicy
 from schemas.codec import INPUT_DECODERS, INPUT_KINDS, InputKind
 from schemas.errors import BadReroute, FutureEventTime, InvalidRecord, WrongPartition
 from streams.cache import StateCache
-from streams.merge import PartitionMerger
 from streams.metrics import Metrics
+from streams.partition_state import Offsets, PartitionState
 from streams.partitioning import KeyPartitioner
 from streams.reroute import (
     DISCOVERY_S,
@@ -54,14 +54,11 @@ from streams.reroute import (
     REROUTED,
     Forwarder,
     Headers,
-    HeardOrigins,
     Origin,
     Watermark,
     decode_rerouted,
-    merge_rank,
 )
 from streams.risk_scoring import RiskScoring
-from streams.schedule import AgingSchedule
 from streams.stored import (
     Borrower,
     PartitionMark,
@@ -131,78 +128,6 @@ class StateTable(Protocol):
     def scan(self) -> Iterable[tuple[str, bytes]]: ...
 
 
-class Offsets(Protocol):
-    """The consumer's view of how far each input topic-partition has been read."""
-
-    def lag(self, topic: str, partition: int, last_offset: int | None) -> int | None:
-        """Records after ``last_offset`` on the broker, not yet delivered (None: unknown)."""
-        ...
-
-
-@dataclass(slots=True)
-class _ReadToEnd:
-    """Whether an input topic of one partition has been read to its end, for the merge.
-
-    While a topic is behind, the merge asks after nearly every record. A log end
-    never moves back, so once the consumer has said records up to some offset
-    exist, they are known to be unread until delivered: only then is the
-    consumer asked again (it was one lookup per input while draining a backlog).
-    """
-
-    offsets: Offsets
-    topics: dict[str, str]
-    """Topic of each lane: the input kinds, and the re-routing topic (``REROUTED``)."""
-    partition: int
-    last_offsets: dict[str, int]
-    origins: HeardOrigins
-    _known_end: dict[Hashable, int] = field(default_factory=dict)
-
-    def __call__(self, source: Hashable) -> bool:
-        if isinstance(source, Origin):  # read to its end, with everything it forwarded
-            return self.origins.caught_up(source) and self(REROUTED)
-        return self._read_to_end(source)
-
-    def _read_to_end(self, kind: Hashable) -> bool:
-        last = self.last_offsets.get(kind)  # type: ignore[call-overload]
-        if last is not None and last < self._known_end.get(kind, -1):
-            return False
-        lag = self.offsets.lag(self.topics[kind], self.partition, last)  # type: ignore[index]
-        if lag is None:
-            return False
-        if last is not None:
-            self._known_end[kind] = last + lag
-        return lag == 0
-
-
-@dataclass(slots=True)
-class _PartitionState:
-    merger: PartitionMerger[tuple[InputRecord, InputEvent]]
-    stream_time_gauge: Gauge
-    wait_gauge: Gauge
-    last_offsets: dict[str, int]
-    read_to_end: _ReadToEnd
-    origins: HeardOrigins
-    stalled: bool = False
-    schedule: AgingSchedule = field(default_factory=AgingSchedule)
-    marked: PartitionMark | None = None
-    """The mark last written to the table for this partition."""
-
-    @property
-    def partition(self) -> int:
-        return self.read_to_end.partition
-
-    def mark(self, clock: str) -> PartitionMark | None:
-        """The partition's mark if it differs from the one written (None: it does not).
-        Under the wall clock borrowers age by themselves: no stream time is kept."""
-        marked = self.marked or PartitionMark(self.partition)
-        moved = self.merger.stream_time if clock == "event" else float("-inf")
-        stream_time = max(marked.stream_time, moved)
-        origins = frozenset(self.origins.known())
-        if stream_time == marked.stream_time and origins == marked.rerouted_from:
-            return None
-        return PartitionMark(self.partition, stream_time, origins)
-
-
 @dataclass
 class TieringProcessor:
     """Applies input records to borrower states and publishes the tier changes they cause."""
@@ -249,7 +174,7 @@ class TieringProcessor:
         if self.rerouted_topic is not None:
             self._lanes[self.rerouted_topic] = REROUTED
         self.cache: StateCache[Borrower] = StateCache(self.cache_capacity)
-        self._partitions: dict[int, _PartitionState] = {}
+        self._partitions: dict[int, PartitionState] = {}
         self._scheduled_partitions: set[int] = set()
         self._revoked: set[int] = set()
         """Partitions let go of in a rebalance and not assigned again yet."""
@@ -377,7 +302,7 @@ class TieringProcessor:
             self._futures.append(self.outputs.watermark(destination, watermark))
 
     def _heard_from(
-        self, part: _PartitionState, origin: Origin, caught_up: bool | None = None
+        self, part: PartitionState, origin: Origin, caught_up: bool | None = None
     ) -> None:
         if part.origins.heard(origin, self.monotonic(), caught_up):
             part.merger.add_source(origin)
@@ -387,14 +312,14 @@ class TieringProcessor:
                 partition=part.partition,
             )
 
-    def _delivered(self, topic: str, partition: int, offset: int, part: _PartitionState) -> None:
+    def _delivered(self, topic: str, partition: int, offset: int, part: PartitionState) -> None:
         lane = self._lanes[topic]
         previous = part.last_offsets.get(lane)
         if previous is not None and offset <= previous:
             self._rewound(topic, offset, part)
         part.last_offsets[lane] = offset
 
-    def _rewound(self, topic: str, offset: int, part: _PartitionState) -> None:
+    def _rewound(self, topic: str, offset: int, part: PartitionState) -> None:
         """The consumer went back to ``offset`` of ``topic`` (a seek to the committed
         offset): what the merge still holds of that topic from there on is delivered
         again, so the first copies go. Inputs already applied come again as duplicates."""
@@ -436,7 +361,7 @@ class TieringProcessor:
             sum(len(p.schedule) for p in self._partitions.values())
         )
 
-    def _expire_origins(self, part: _PartitionState) -> None:
+    def _expire_origins(self, part: PartitionState) -> None:
         """Stop waiting for origins silent for ``origin_expiry_s`` (streams/reroute.py)."""
         for origin in part.origins.silent(self.monotonic(), self.origin_expiry_s):
             if part.merger.holds(origin):
@@ -544,7 +469,7 @@ class TieringProcessor:
                 until=self.monotonic() + self.origin_discovery_s
             )
 
-    def _resume(self, part: _PartitionState, mark: PartitionMark) -> None:
+    def _resume(self, part: PartitionState, mark: PartitionMark) -> None:
         part.merger.stream_time = max(part.merger.stream_time, mark.stream_time)
         if self.rerouted_topic is not None:
             for origin in mark.rerouted_from:  # waited for until it speaks, or expires
@@ -679,35 +604,22 @@ class TieringProcessor:
 
     # -- internals -----------------------------------------------------------
 
-    def _partition(self, partition: int) -> _PartitionState:
+    def _partition(self, partition: int) -> PartitionState:
         part = self._partitions.get(partition)
         if part is None:
-            last_offsets: dict[str, int] = {}
-            origins = HeardOrigins()
-            lanes = {lane: topic for topic, lane in self._lanes.items()}
-            if self.rerouted_topic is None:
-                merger = PartitionMerger[tuple[InputRecord, InputEvent]](
-                    INPUT_KINDS, self.max_idle_s
-                )
-            else:
-                merger = PartitionMerger(
-                    (*INPUT_KINDS, REROUTED),
-                    self.max_idle_s,
-                    rank=merge_rank,
-                    unwaited=frozenset({REROUTED}),
-                )
-            part = _PartitionState(
-                merger,
-                self.metrics.stream_time.labels(str(partition)),
-                self.metrics.merge_wait.labels(str(partition)),
-                last_offsets,
-                _ReadToEnd(self.offsets, lanes, partition, last_offsets, origins),
-                origins,
+            part = PartitionState.new(
+                partition,
+                self.offsets,
+                {lane: topic for topic, lane in self._lanes.items()},
+                max_idle_s=self.max_idle_s,
+                rerouting=self.rerouted_topic is not None,
+                stream_time_gauge=self.metrics.stream_time.labels(str(partition)),
+                wait_gauge=self.metrics.merge_wait.labels(str(partition)),
             )
             self._partitions[partition] = part
         return part
 
-    def _release(self, partition: int, part: _PartitionState) -> None:
+    def _release(self, partition: int, part: PartitionState) -> None:
         released = part.merger.release(now=self.monotonic(), caught_up=part.read_to_end)
         for record, event in released:
             if self.risk is not None and self.clock == "event":
@@ -718,7 +630,7 @@ class TieringProcessor:
         if released and self.clock == "event":
             self._age(partition, part, part.merger.stream_time)
 
-    def _watch_merge_wait(self, partition: int, part: _PartitionState) -> None:
+    def _watch_merge_wait(self, partition: int, part: PartitionState) -> None:
         """Publish how long the merge has held a record; log a stall once, and its end."""
         waited = part.merger.waiting(now=self.monotonic())
         part.wait_gauge.set(waited)
@@ -734,7 +646,7 @@ class TieringProcessor:
             part.stalled = False
             log.info("merge resumed", partition=partition)
 
-    def _apply(self, record: InputRecord, event: InputEvent, part: _PartitionState) -> None:
+    def _apply(self, record: InputRecord, event: InputEvent, part: PartitionState) -> None:
         try:
             borrower = self._borrower(event.borrower_id)
             state = borrower.state
@@ -761,7 +673,7 @@ class TieringProcessor:
         if self.risk is not None and borrower.risk is not None:
             self.risk.track(record.partition, event.borrower_id, borrower.risk)
 
-    def _age(self, partition: int, part: _PartitionState, now_posix: float) -> None:
+    def _age(self, partition: int, part: PartitionState, now_posix: float) -> None:
         due = part.schedule.pop_due(now_posix, limit=self.aging_batch)
         if not due:
             return
