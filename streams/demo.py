@@ -37,7 +37,12 @@ from rich.console import Console
 
 from domain.events import Payment
 from domain.policy import load_policy
-from schemas.codec import decode_tier_change, encode_missed_payment, encode_payment
+from schemas.codec import (
+    INPUT_KINDS,
+    decode_tier_change,
+    encode_missed_payment,
+    encode_payment,
+)
 from schemas.dead_letters import decode_dead_letter
 from simulator import ConfigError, PortfolioConfig, count_events, simulate
 from streams import demo_view as view
@@ -181,13 +186,14 @@ async def _watch_worker(demo: _Demo) -> None:
         try:
             status = orjson.loads(await asyncio.to_thread(_fetch, demo.status_url))
         except (OSError, ValueError):
-            demo.tally.worker_idle = False
+            demo.tally.worker_seen(idle=False, now=time.monotonic())
         else:
             parts = status.get("partitions", {}).values()
-            demo.tally.processed = sum(o + 1 for p in parts for o in p["last_offsets"].values())
-            demo.tally.worker_idle = status.get("pending_acks") == 0 and all(
-                p["buffered"] == 0 for p in parts
+            demo.tally.processed = sum(
+                o + 1 for p in parts for lane, o in p["last_offsets"].items() if lane in INPUT_KINDS
             )
+            idle = status.get("pending_acks") == 0 and all(p["buffered"] == 0 for p in parts)
+            demo.tally.worker_seen(idle=idle, now=time.monotonic())
         await asyncio.sleep(0.5)
 
 

@@ -52,7 +52,9 @@ class Tally:
     latest: deque[TierChange] = field(default_factory=lambda: deque(maxlen=12))
     last_output_at: float = field(default_factory=time.monotonic)
     processed: int = 0
-    worker_idle: bool = False
+    idle_since: float | None = None
+    """When the worker was last seen turning idle (nothing held, nothing unacknowledged);
+    None while it is busy or unknown."""
 
     def record_change(self, change: TierChange) -> None:
         """Count a tier change; its tier name wins over the policy's, as the worker decided it."""
@@ -69,6 +71,13 @@ class Tally:
         self.dead_letters[error_code] += 1
         self.last_output_at = time.monotonic()
 
+    def worker_seen(self, *, idle: bool, now: float) -> None:
+        """The worker's latest state, from its /status."""
+        if not idle:
+            self.idle_since = None
+        elif self.idle_since is None:
+            self.idle_since = now
+
     def distribution(self) -> list[int]:
         """Borrowers per tier; those never delinquent (no tier change yet) count as tier 0."""
         counts = [0] * len(self.names)
@@ -78,13 +87,14 @@ class Tally:
         return counts
 
     def drained(self, now: float, quiet_s: float) -> bool:
-        """Everything published was processed and flushed, and no output came for ``quiet_s``:
-        the tier changes of the last events have arrived."""
+        """Everything published was processed and flushed, and no output came for ``quiet_s``
+        since then: the tier changes of the last events have arrived. (Not just quiet: a
+        worker may hold its inputs for a while, then publish them all at once.)"""
         return (
             self.publishing_done
             and self.processed >= self.published
-            and self.worker_idle
-            and now - self.last_output_at >= quiet_s
+            and self.idle_since is not None
+            and now - max(self.last_output_at, self.idle_since) >= quiet_s
         )
 
 

@@ -76,6 +76,9 @@ class PartitionState:
     origins: HeardOrigins
     stalled: bool = False
     schedule: AgingSchedule = field(default_factory=AgingSchedule)
+    discovering: bool = False
+    """Re-routing: the grace for origins to make themselves known starts with the
+    next record delivered."""
     marked: PartitionMark | None = None
     """The mark last written to the table for this partition."""
 

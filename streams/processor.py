@@ -186,6 +186,8 @@ class TieringProcessor:
         self._writing: dict[str, bytes] = {}
         self._applied_since_write: dict[str, list[InputEvent]] = {}
         self._flush_lock = asyncio.Lock()
+        self._acks_in_flush = 0
+        """Acknowledgements a flush holds until its writes are done: still pending."""
         self._last_flush = self.monotonic()
         # Labelled children resolved once: labels() per event costs more than
         # the increment itself.
@@ -313,6 +315,11 @@ class TieringProcessor:
             )
 
     def _delivered(self, topic: str, partition: int, offset: int, part: PartitionState) -> None:
+        if part.discovering:
+            # The grace runs from the first record, not the assignment: a worker
+            # starts fetching seconds after it is assigned, and so do the others.
+            part.discovering = False
+            part.merger.hold(until=self.monotonic() + self.origin_discovery_s)
         lane = self._lanes[topic]
         previous = part.last_offsets.get(lane)
         if previous is not None and offset <= previous:
@@ -460,14 +467,13 @@ class TieringProcessor:
         )
 
     def _discover_origins(self, partitions: set[int]) -> None:
-        """New partitions wait for origins to make themselves known, and, if this worker
+        """New partitions wait for origins to make themselves known from their first
+        record on, and, if this worker
         forwards already, are announced as origins of their own (streams/reroute.py)."""
         if self._forwarder is not None and self._forwarder.forwarding:
             self._announce(self._forwarder, partitions)
         for partition in partitions:
-            self._partitions[partition].merger.hold(
-                until=self.monotonic() + self.origin_discovery_s
-            )
+            self._partitions[partition].discovering = True  # see _delivered
 
     def _resume(self, part: PartitionState, mark: PartitionMark) -> None:
         part.merger.stream_time = max(part.merger.stream_time, mark.stream_time)
@@ -535,29 +541,44 @@ class TieringProcessor:
                 checkpoints = self.risk.take_checkpoints()
             futures, self._futures = self._futures, []
             acks, self._acks = self._acks, []
-            if futures:
-                await asyncio.gather(*futures)
-            for destination, watermark in watermarks:  # after the forwards they cover
-                self._futures.append(self.outputs.watermark(destination, watermark))
-            owned = [snapshot for snapshot in snapshots if snapshot[2] in self._partitions]
-            marked = [mark for mark in marks if mark.partition in self._partitions]
-            # Each partition's mark after its states: see streams/stored.py.
-            await self.table.save_many(
-                owned + [(*encode_partition_mark(m), m.partition) for m in marked]
-            )
-            for mark in marked:
-                if (part := self._partitions.get(mark.partition)) is not None:
-                    part.marked = mark
-            if self.risk is not None:
-                # After the states, so a model never gets ahead of the borrowers it learned from.
-                await self.risk.save([c for c in checkpoints if c[0] in self._partitions])
-            self.cache.saved([borrower_id for borrower_id, _, _ in snapshots])
-            self._writing = {}
+            self._acks_in_flush = len(acks)
+            try:
+                await self._make_durable(futures, snapshots, marks, checkpoints, watermarks)
+            finally:
+                self._acks_in_flush = 0
             for partition, ack in acks:
                 if partition in self._partitions:
                     ack()
-            self.metrics.flushed_states.inc(len(owned))
             self.metrics.flush_seconds.observe(time.perf_counter() - started)
+
+    async def _make_durable(
+        self,
+        futures: list[Awaitable[object]],
+        snapshots: list[tuple[str, bytes, int]],
+        marks: list[PartitionMark],
+        checkpoints: list[tuple[int, bytes]],
+        watermarks: list[tuple[int, Watermark]],
+    ) -> None:
+        """Steps 1 and 2 of the module doc, and the watermarks that follow the forwards."""
+        if futures:
+            await asyncio.gather(*futures)
+        for destination, watermark in watermarks:  # after the forwards they cover
+            self._futures.append(self.outputs.watermark(destination, watermark))
+        owned = [snapshot for snapshot in snapshots if snapshot[2] in self._partitions]
+        marked = [mark for mark in marks if mark.partition in self._partitions]
+        # Each partition's mark after its states: see streams/stored.py.
+        await self.table.save_many(
+            owned + [(*encode_partition_mark(m), m.partition) for m in marked]
+        )
+        for mark in marked:
+            if (part := self._partitions.get(mark.partition)) is not None:
+                part.marked = mark
+        if self.risk is not None:
+            # After the states, so a model never gets ahead of the borrowers it learned from.
+            await self.risk.save([c for c in checkpoints if c[0] in self._partitions])
+        self.cache.saved([borrower_id for borrower_id, _, _ in snapshots])
+        self._writing = {}
+        self.metrics.flushed_states.inc(len(owned))
 
     def _due_watermarks(self) -> list[tuple[int, Watermark]]:
         forwarder = self._forwarder
@@ -586,7 +607,7 @@ class TieringProcessor:
             "policy": {"name": self.policy.name, "version": self.policy.version},
             "clock": self.clock,
             "cached_borrowers": len(self.cache),
-            "pending_acks": len(self._acks),
+            "pending_acks": len(self._acks) + self._acks_in_flush,
             "partitions": {
                 str(p): {
                     "buffered": len(part.merger),

@@ -33,7 +33,8 @@ watermarks, as Flink does across a shuffle:
    backlog there, after a restart, is read before anything goes ahead of it).
    Origins are known from their first record or watermark, and remembered in
    the partition's mark (``streams/stored.py``) across restarts and rebalances;
-   a partition newly assigned releases nothing for :data:`DISCOVERY_S`, so that
+   a partition newly assigned releases nothing for :data:`DISCOVERY_S` from its
+   first record on (workers start fetching seconds after their assignment), so that
    origins forwarding from the start (a backlog produced with CRC32, read by
    workers started together) make themselves known before anything goes ahead.
 4. A worker stops speaking for an origin that forwarded nothing for
@@ -74,7 +75,8 @@ HEARTBEAT_S = 5.0
 """An unchanged watermark is sent again after this long."""
 
 DISCOVERY_S = 2.0
-"""A partition newly assigned releases nothing for this long (see step 3)."""
+"""A partition newly assigned releases nothing for this long after its first record
+(see step 3)."""
 
 RETIRE_S = 600.0
 """An origin that forwarded nothing for this long is no longer spoken for (see step 4)."""

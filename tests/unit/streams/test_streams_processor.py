@@ -827,6 +827,19 @@ class TestAssign:
 
 
 class TestStatus:
+    async def test_acknowledgements_a_flush_still_holds_are_pending(self) -> None:
+        """An operator (or a test) reading pending_acks == 0 mid-flush would stop a worker
+        whose last states were not written yet."""
+        rig = Rig()
+        p = rig.processor()
+        in_reminder(rig, p)
+        flushing = asyncio.ensure_future(p.flush())
+        await settle()  # the flush waits for the broker to confirm the tier change
+        assert p.status()["pending_acks"] == 1
+        rig.outputs.confirm()
+        await flushing
+        assert p.status()["pending_acks"] == 0
+
     async def test_status_shows_each_partition_buffer_stream_time_and_schedule(self) -> None:
         rig = Rig()
         p = rig.processor()
