@@ -122,11 +122,12 @@ async def test_a_portfolio_produced_with_crc32_is_rerouted_into_the_tier_changes
     )
 
 
-@pytest.mark.parametrize("workers", [1, 2])
 async def test_records_off_their_keys_murmur2_partition_are_dead_lettered_and_the_rest_applied(
-    broker: Target, start_worker: Callable[..., WorkerProcess], tmp_path: Path, workers: int
+    broker: Target, start_worker: Callable[..., WorkerProcess], tmp_path: Path
 ) -> None:
-    """With two workers, each refuses what arrives on its own partitions."""
+    """With ARREARS_WRONG_PARTITION=dead-letter; two workers, each refusing what arrives
+    on its own partitions (one worker is the re-routing test's replay case)."""
+    workers = 2
     settings = settings_for(worker_env(broker, tmp_path, **REFUSING))
     await ensure_topics(settings)
     crew = [start_worker(**REFUSING) for _ in range(workers)]
