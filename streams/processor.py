@@ -162,13 +162,11 @@ class TieringProcessor:
     def __post_init__(self) -> None:
         if (self.risk is None) != (self.policy.risk is None):
             raise ValueError("risk scoring is needed exactly when the policy has [risk] rules")
-        if self.rerouted_topic is not None and self.partitioner is None:
-            raise ValueError("re-routing needs a partitioner to tell where records belong")
-        self._forwarder = (
-            None
-            if self.rerouted_topic is None or self.partitioner is None
-            else Forwarder(self.partitioner.partitions)
-        )
+        self._forwarder: Forwarder | None = None
+        if self.rerouted_topic is not None:
+            if self.partitioner is None:
+                raise ValueError("re-routing needs a partitioner to tell where records belong")
+            self._forwarder = Forwarder(self.partitioner.partitions)
         self._lanes: dict[str, str] = {topic: kind for kind, topic in self.topics.items()}
         """The merge lane of each topic read: its input kind, or ``REROUTED``."""
         if self.rerouted_topic is not None:
@@ -263,17 +261,15 @@ class TieringProcessor:
         if partition in self._revoked:
             self.metrics.stale_inputs.inc()
             return
+        found: Origin | Watermark | BadReroute
         try:
             found = decode_rerouted(headers, value)
             origin = found if isinstance(found, Origin) else found.origin
             if origin.partition >= self._forwarder.partitions or origin.partition == partition:
                 raise BadReroute(f"origin partition {origin.partition} cannot forward here")
         except BadReroute as error:
-            bad = InputRecord("payments", self.rerouted_topic, partition, offset, key, value, ack)
-            self._delivered(self.rerouted_topic, partition, offset, self._partition(partition))
-            self._dead_letter(bad, error)
-            return
-        if isinstance(found, Origin):
+            found = error
+        if isinstance(found, Origin):  # a forwarded input: offer() takes it from here
             record = InputRecord(
                 found.kind, self.rerouted_topic, partition, offset, key, value, ack, found
             )
@@ -281,6 +277,10 @@ class TieringProcessor:
             return
         part = self._partition(partition)
         self._delivered(self.rerouted_topic, partition, offset, part)
+        if isinstance(found, BadReroute):
+            bad = InputRecord("payments", self.rerouted_topic, partition, offset, key, value, ack)
+            self._dead_letter(bad, found)
+            return
         self._heard_from(part, found.origin, found.caught_up)
         part.merger.advance(found.origin, event_time=found.event_time)
         self._acks.append((partition, ack))
@@ -467,9 +467,9 @@ class TieringProcessor:
         )
 
     def _discover_origins(self, partitions: set[int]) -> None:
-        """New partitions wait for origins to make themselves known from their first
-        record on, and, if this worker
-        forwards already, are announced as origins of their own (streams/reroute.py)."""
+        """New partitions wait for origins to make themselves known from their first record
+        on, and, if this worker forwards already, are announced as origins of their own
+        (streams/reroute.py)."""
         if self._forwarder is not None and self._forwarder.forwarding:
             self._announce(self._forwarder, partitions)
         for partition in partitions:
