@@ -141,6 +141,13 @@ class PartitionMerger(Generic[T]):
             self._frontiers[source] = event_time
             self._blocked_until = float("-inf")
 
+    def reconsider(self) -> None:
+        """Forget every answer about empty sources: one may have changed without a
+        record or frontier (re-routing's "read to its end" is only as fresh as its
+        watermark, see ``streams/reroute.py``)."""
+        self._caught_up_until.clear()
+        self._blocked_until = float("-inf")
+
     def push(self, source: Hashable, *, event_time: float, item: T, now: float) -> None:
         """Buffer one record of ``source`` that arrived at monotonic time ``now``."""
         queue = self._queues[source]

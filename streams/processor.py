@@ -243,6 +243,9 @@ class TieringProcessor:
             self._heard_from(part, record.origin)
             # An origin is read in order: its record is a watermark too.
             part.merger.advance(source, event_time=event_time)
+        if part.origins:  # "read to its end" said so far does not cover this record
+            part.origins.pushed()
+            part.merger.reconsider()
         part.merger.push(source, event_time=event_time, item=(record, event), now=self.monotonic())
         self._release(record.partition, part)
 
@@ -282,6 +285,8 @@ class TieringProcessor:
             self._dead_letter(bad, found)
             return
         self._heard_from(part, found.origin, found.caught_up)
+        if found.caught_up:
+            part.merger.reconsider()
         part.merger.advance(found.origin, event_time=found.event_time)
         self._acks.append((partition, ack))
         self._release(partition, part)
@@ -520,12 +525,12 @@ class TieringProcessor:
         """Confirm outputs, then write state, then acknowledge inputs (see module doc)."""
         async with self._flush_lock:
             self._last_flush = self.monotonic()
-            watermarks = self._due_watermarks()
+            forwarding = self._forwarder is not None and self._forwarder.forwarding
             if (
                 not self._acks
                 and not self._futures
                 and not self.cache.dirty_count
-                and not watermarks
+                and not forwarding
             ):
                 return
             started = time.perf_counter()
@@ -543,7 +548,7 @@ class TieringProcessor:
             acks, self._acks = self._acks, []
             self._acks_in_flush = len(acks)
             try:
-                await self._make_durable(futures, snapshots, marks, checkpoints, watermarks)
+                await self._make_durable(futures, snapshots, marks, checkpoints)
             finally:
                 self._acks_in_flush = 0
             for partition, ack in acks:
@@ -557,12 +562,16 @@ class TieringProcessor:
         snapshots: list[tuple[str, bytes, int]],
         marks: list[PartitionMark],
         checkpoints: list[tuple[int, bytes]],
-        watermarks: list[tuple[int, Watermark]],
     ) -> None:
-        """Steps 1 and 2 of the module doc, and the watermarks that follow the forwards."""
+        """Steps 1 and 2 of the module doc, and the watermarks that follow the forwards.
+
+        Watermarks are taken once the batch's forwards are confirmed, as late as
+        possible (a receiver trusts "read to its end" only for records that reached
+        it before the watermark): they then also cover records read meanwhile, whose
+        forwards precede them on the same producer and partition."""
         if futures:
             await asyncio.gather(*futures)
-        for destination, watermark in watermarks:  # after the forwards they cover
+        for destination, watermark in self._due_watermarks():
             self._futures.append(self.outputs.watermark(destination, watermark))
         owned = [snapshot for snapshot in snapshots if snapshot[2] in self._partitions]
         marked = [mark for mark in marks if mark.partition in self._partitions]

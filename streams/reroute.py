@@ -18,8 +18,9 @@ watermarks, as Flink does across a shuffle:
    origin's worker sends at every flush, once its forwards are durable, a
    :class:`Watermark` to every other partition of the internal topic: the
    latest event time read from the origin (nothing earlier will follow) and
-   whether the origin was read to its end. Unchanged watermarks are sent again
-   every :data:`HEARTBEAT_S` so that the receivers know the origin is alive.
+   whether the origin was read to its end. An unchanged one saying "read to
+   its end" is sent again every :data:`REFRESH_S`, other unchanged ones every
+   :data:`HEARTBEAT_S` so that the receivers know the origin is alive.
    Before its first forward a worker announces every origin it reads (both
    topics of each of its partitions), ahead of the forward on the same
    producer: a producer that misplaces one topic's records likely misplaces
@@ -28,7 +29,10 @@ watermarks, as Flink does across a shuffle:
    (:class:`~streams.merge.PartitionMerger`): a record of *p* waits while an
    origin that may still send something earlier is behind it, like the input
    topics' own records wait for each other. An origin read to its end is
-   waited for by ``max_idle``, as a quiet input topic is. The internal topic
+   waited for by ``max_idle``, as a quiet input topic is, and only on the word
+   of a watermark that arrived after the waiting record: a record produced
+   after the origin's worker looked may have earlier company still on its way
+   (:class:`HeardOrigins`). The internal topic
    itself is a source that holds records only while it has unread records (so a
    backlog there, after a restart, is read before anything goes ahead of it).
    Origins are known from their first record or watermark, and remembered in
@@ -44,7 +48,15 @@ watermarks, as Flink does across a shuffle:
    holds a partition back for that long at most, visibly
    (``arrears_merge_wait_seconds``).
 
-What it does not guarantee: an origin that starts forwarding after that grace
+What it does not guarantee: event-time order across the forward hop is as good
+as the watermarks' word, as for any stream processor merging partitions. An
+origin's records produced in the moments between its worker's look at the log
+end and the arrival of the watermark saying so may still arrive after later
+records of *p* have gone ahead; the domain applies them as late inputs (marked
+``late``), never drops them. A replay (the history on the broker first) is
+exact. Records wait for the origins' next word, so inputs of a partition that
+merges origins take up to :data:`REFRESH_S` longer.
+And an origin that starts forwarding after that grace
 (a producer switching partitioners mid-stream, or one whose worker started much
 later) is unknown to *p* until its first record arrives, and records of *p*
 released before that may go ahead of the origin's earlier ones.
@@ -73,6 +85,10 @@ REROUTED = "rerouted"
 
 HEARTBEAT_S = 5.0
 """An unchanged watermark is sent again after this long."""
+
+REFRESH_S = 0.5
+"""An unchanged watermark saying "read to its end" is sent again after this long: a
+record that reached its destination after the last one waits for the next."""
 
 DISCOVERY_S = 2.0
 """A partition newly assigned releases nothing for this long after its first record
@@ -233,8 +249,10 @@ class Forwarder:
 
     def due(self, caught_up: Callable[[Origin], bool], now: float) -> list[tuple[int, Watermark]]:
         """Watermarks to send now, as ``(internal partition, watermark)``: new or
-        changed ones, and unchanged ones older than :data:`HEARTBEAT_S`. Origins
-        idle for :data:`RETIRE_S` are retired first."""
+        changed ones, and unchanged ones older than :data:`REFRESH_S` if they say "read
+        to its end" (the receivers trust that only for records that arrived before it,
+        see :class:`HeardOrigins`), else older than :data:`HEARTBEAT_S`. Origins idle
+        for :data:`RETIRE_S` are retired first."""
         retired = {o for o, at in self._last_forward.items() if now - at >= RETIRE_S}
         if retired:
             self._drop(lambda origin: origin in retired)
@@ -245,7 +263,11 @@ class Forwarder:
                 if destination == origin.partition:
                     continue
                 last = self._sent.get((origin, destination))
-                if last is None or last[0] != watermark or now - last[1] >= HEARTBEAT_S:
+                if (
+                    last is None
+                    or last[0] != watermark
+                    or now - last[1] >= (REFRESH_S if watermark.caught_up else HEARTBEAT_S)
+                ):
                     self._sent[(origin, destination)] = (watermark, now)
                     due.append((destination, watermark))
         return due
@@ -265,23 +287,41 @@ class Forwarder:
 @dataclass(slots=True)
 class HeardOrigins:
     """The receiving side of one partition: when each origin last spoke and whether it
-    said it was read to its end (steps 3 and 4)."""
+    said it was read to its end (steps 3 and 4).
+
+    "Read to its end" is only as fresh as the watermark saying so: a record that
+    reached this partition after it may have been produced after the origin's
+    worker looked, together with records of the origin still on their way. So a
+    watermark vouches for the records buffered when it arrived, and every record
+    buffered since (:meth:`pushed`) waits for the next one (sent at every flush
+    while the origin is read to its end).
+    """
 
     _heard: dict[Origin, float] = field(default_factory=dict)
-    _caught_up: dict[Origin, bool] = field(default_factory=dict)
+    _caught_up: dict[Origin, int | None] = field(default_factory=dict)
+    """Per origin, the number of records buffered when its last "read to its end"
+    watermark arrived; None when its last word was not that."""
+    _pushes: int = 0
 
     def heard(self, origin: Origin, now: float, caught_up: bool | None = None) -> bool:
         """Note a record (``caught_up`` None) or watermark of ``origin``; True if new."""
         new = origin not in self._heard
         self._heard[origin] = now
         if caught_up is not None:
-            self._caught_up[origin] = caught_up
+            self._caught_up[origin] = self._pushes if caught_up else None
         elif new:
-            self._caught_up[origin] = False
+            self._caught_up[origin] = None
         return new
 
+    def pushed(self) -> None:
+        """A record was buffered at this partition: no watermark received so far vouches
+        for it."""
+        self._pushes += 1
+
     def caught_up(self, origin: Origin) -> bool:
-        return self._caught_up.get(origin, False)
+        """Whether ``origin`` said it was read to its end after the last record buffered."""
+        said = self._caught_up.get(origin)
+        return said is not None and said == self._pushes
 
     def silent(self, now: float, expiry_s: float = EXPIRY_S) -> list[Origin]:
         """Origins not heard from for ``expiry_s``."""

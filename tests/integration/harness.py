@@ -204,6 +204,11 @@ def topics_read(worker: WorkerProcess) -> int:
     return 2 if worker.env.get("ARREARS_WRONG_PARTITION") == "dead-letter" else 3
 
 
+SETTLE_S = 0.5
+"""How long workers must look drained, reading nothing, to be taken as drained: more
+than a fetch round (``ARREARS_FETCH_MAX_WAIT_MS``) and a flush interval."""
+
+
 async def wait_drained(
     worker: WorkerProcess, *, input_partitions: int, timeout_s: float = 180
 ) -> None:
@@ -215,9 +220,14 @@ async def wait_all_drained(
     workers: list[WorkerProcess], *, input_partitions: int, timeout_s: float = 180
 ) -> None:
     """Wait until the workers, between them, own every input partition (each some), have
-    read every record and flushed everything it caused."""
+    read every record and flushed everything it caused.
+
+    Seen so twice, :data:`SETTLE_S` apart: each view is the worker's own, and a record
+    one worker has just forwarded to another is in no view until the receiver's next
+    fetch."""
     deadline = time.monotonic() + timeout_s
     views: list[dict[str, object] | None] = []
+    settled: float | None = None
     while time.monotonic() < deadline:
         for worker in workers:
             assert worker.process is not None
@@ -231,7 +241,13 @@ async def wait_all_drained(
         if all(view is not None and view["lag"] and _idle(view) for view in views):
             owned = sum(len(view["lag"]) for view in views if view is not None)  # type: ignore[arg-type]
             if owned == topics_read(workers[0]) * input_partitions:
-                return
+                if settled is None:
+                    settled = time.monotonic()
+                elif time.monotonic() - settled >= SETTLE_S:
+                    return
+                await asyncio.sleep(0.25)
+                continue
+        settled = None
         await asyncio.sleep(0.5)
     raise TimeoutError(f"workers not drained after {timeout_s}s; last status: {views}")
 
