@@ -25,19 +25,18 @@ domain.errors.PolicyError: inline.toml: at least 2 tiers are required, got 1
 from __future__ import annotations
 
 import bisect
-import difflib
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from pathlib import Path
 from typing import Any
 
 from domain.calendar import MAX_POLICY_DAYS
+from domain.contact.treatment import ContactRules, Step, TreatmentError, parse_contact, parse_steps
 from domain.errors import PolicyError
 from domain.risk import RiskAssessment, RiskRules, Treatment, adjust, treatment_at, wanted_shift
+from domain.toml_tables import check_table, read_named, shipped
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -48,9 +47,11 @@ _TOP_KEYS: dict[str, type] = {
     "description": str,
     "tiers": list,
     "risk": dict,
+    "contact": dict,
 }
 _TOP_REQUIRED = ("name", "version", "tiers")
-_TIER_KEYS: dict[str, type] = {"level": int, "name": str, "min_dpd": int}
+_TIER_KEYS: dict[str, type] = {"level": int, "name": str, "min_dpd": int, "steps": list}
+_TIER_REQUIRED = ("level", "name", "min_dpd")
 _RISK_KEYS: dict[str, type] = {
     "escalate_at": float,
     "grace_below": float,
@@ -59,22 +60,17 @@ _RISK_KEYS: dict[str, type] = {
     "horizon_days": int,
     "min_labels": int,
 }
-_TOML_TYPE = {
-    str: "a string",
-    int: "an integer",
-    float: "a decimal number such as 0.5",
-    list: "an array",
-    dict: "a table",
-}
 
 
 @dataclass(frozen=True, slots=True)
 class Tier:
-    """One collection tier: borrowers with at least ``min_dpd`` days past due are in it."""
+    """One collection tier: borrowers with at least ``min_dpd`` days past due are in it,
+    and are contacted by its ``steps`` (see :mod:`domain.contact.treatment`)."""
 
     level: int
     name: str
     min_dpd: int
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +83,9 @@ class TierPolicy:
     description: str = ""
     risk: RiskRules | None = None
     """Risk adjustment rules; ``None`` tiers by days past due alone."""
+    contact: ContactRules | None = None
+    """The ``[contact]`` figures; ``None``: the policy has no treatments (no tier has
+    steps), and contact orchestration cannot run with it."""
     _thresholds: tuple[int, ...] = field(init=False, repr=False, compare=False)
     """Each tier's ``min_dpd`` in level order (ascending once validated), for bisection."""
     _by_dpd: tuple[Treatment, ...] = field(init=False, repr=False, compare=False)
@@ -112,6 +111,10 @@ class TierPolicy:
         for index, tier in enumerate(self.tiers):
             _check_tier(index, tier, self.tiers[index - 1] if index else None, seen)
             seen[tier.name] = index
+        if self.tiers[0].steps:
+            raise PolicyError("tiers[0] must have no steps: a current borrower owes nothing")
+        if any(tier.steps for tier in self.tiers) and self.contact is None:
+            raise PolicyError("a policy with steps needs a [contact] table")
         object.__setattr__(self, "_thresholds", tuple(tier.min_dpd for tier in self.tiers))
         by_dpd = tuple(Treatment(level, 0) for level in range(len(self.tiers)))
         object.__setattr__(self, "_by_dpd", by_dpd)
@@ -147,6 +150,18 @@ class TierPolicy:
             if treatment.tier > tier:
                 return dpd, treatment
         return None
+
+    def steps(self, level: int) -> tuple[Step, ...]:
+        """What tier ``level`` does to reach the borrower, in order."""
+        return self._tier(level).steps
+
+    def all_steps(self) -> list[tuple[str, Step]]:
+        """Every tier's steps, each with where it is in the file (for messages)."""
+        return [
+            (f"tiers[{tier.level}].steps[{n}]", step)
+            for tier in self.tiers
+            for n, step in enumerate(tier.steps)
+        ]
 
     def tier_name(self, level: int) -> str:
         """The subscriber-facing name of ``level``."""
@@ -196,17 +211,24 @@ def parse_policy(text: str, source: str = "<string>") -> TierPolicy:
         for index, table in enumerate(tiers):
             if not isinstance(table, dict):
                 raise PolicyError(f"tiers[{index}] must be a table; write tiers as [[tiers]]")
-            _check_table(table, _TIER_KEYS, tuple(_TIER_KEYS), f"tiers[{index}]")
+            _check_table(table, _TIER_KEYS, _TIER_REQUIRED, f"tiers[{index}]")
         risk = data.get("risk")
         if risk is not None:
             _check_table(risk, _RISK_KEYS, tuple(_RISK_KEYS), "risk")
+        contact = data.get("contact")
         return TierPolicy(
             name=data["name"],
             version=data["version"],
             description=data.get("description", ""),
-            tiers=tuple(Tier(t["level"], t["name"], t["min_dpd"]) for t in tiers),
+            tiers=tuple(
+                Tier(t["level"], t["name"], t["min_dpd"], parse_steps(t.get("steps", []), where))
+                for where, t in ((f"tiers[{n}]", t) for n, t in enumerate(tiers))
+            ),
             risk=None if risk is None else RiskRules(**risk),
+            contact=None if contact is None else parse_contact(contact),
         )
+    except TreatmentError as exc:
+        raise PolicyError(f"{source}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{source}: not valid TOML: {exc}") from exc
     except PolicyError as exc:
@@ -216,36 +238,12 @@ def parse_policy(text: str, source: str = "<string>") -> TierPolicy:
 def _check_table(
     table: dict[str, Any], allowed: dict[str, type], required: tuple[str, ...], where: str
 ) -> None:
-    prefix = f"{where}." if where else ""
-    for key, value in table.items():
-        if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise PolicyError(
-                f"unknown key {key!r} in {where or 'the top level'}; "
-                f"{hint}expected one of {', '.join(allowed)}"
-            )
-        expected = allowed[key]
-        # bool is a subclass of int in Python, but `level = true` is a typo, not a level.
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise PolicyError(
-                f"{prefix}{key} must be {_TOML_TYPE[expected]}, got {type(value).__name__} "
-                f"{value!r}"
-            )
-    for key in required:
-        if key not in table:
-            raise PolicyError(f"missing required key {prefix}{key}")
+    check_table(table, allowed, required, where, PolicyError)
 
 
 def shipped_policies() -> tuple[str, ...]:
     """Names of the policies shipped in ``domain/policies/``, for ``load_policy(name)``."""
-    return tuple(
-        sorted(
-            entry.name.removesuffix(".toml")
-            for entry in _policy_dir().iterdir()
-            if entry.name.endswith(".toml")
-        )
-    )
+    return shipped(_policy_dir())
 
 
 def load_policy(name_or_path: str) -> TierPolicy:
@@ -254,20 +252,10 @@ def load_policy(name_or_path: str) -> TierPolicy:
     Anything containing a path separator or ending in ``.toml`` is a path;
     everything else names a file in ``domain/policies/``.
     """
-    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
-    if name_or_path.endswith(".toml") or any(s in name_or_path for s in separators):
-        path = Path(name_or_path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PolicyError(f"{path}: cannot read policy file: {exc.strerror}") from exc
-        return parse_policy(text, str(path))
-    resource = _policy_dir() / f"{name_or_path}.toml"
-    if not resource.is_file():
-        raise PolicyError(
-            f"unknown policy {name_or_path!r}; shipped policies: {', '.join(shipped_policies())}"
-        )
-    return parse_policy(resource.read_text(encoding="utf-8"), f"domain/policies/{resource.name}")
+    text, source = read_named(
+        name_or_path, _policy_dir(), "domain/policies", ("policy", "policies"), PolicyError
+    )
+    return parse_policy(text, source)
 
 
 def _policy_dir() -> Traversable:

@@ -1,0 +1,1 @@
+"""Contact orchestration: the pure rules deciding whom to contact, how and when."""

@@ -1,0 +1,225 @@
+"""What the borrower has told the lender, as it bears on contacting them.
+
+:class:`Standing` accumulates ``borrower-signals`` (preferences, hardship,
+disputes, cease-communication, bankruptcy, death, breathing space) and the
+channel-level facts of outcomes (a bounced email, an opt-out), and answers the
+questions the planner asks before every contact: may this channel be used, is
+collection stopped for good, paused on this local day, or limited by
+forbearance. Each answer that says no is a rule code for the audit.
+
+>>> from datetime import UTC, date, datetime
+>>> from domain.contact.events import BorrowerSignal
+>>> from domain.contact.profile import load_profile
+>>> us = load_profile("us-reg-f")
+>>> standing = Standing()
+>>> standing.channel_refusal("sms", us), standing.channel_refusal("push", us)  # defaults
+('channel_not_allowed', None)
+>>> at = datetime(2025, 3, 3, 12, tzinfo=UTC)
+>>> standing.apply(BorrowerSignal("s1", "b1", "breathing_space", at,
+...                               starts_on=date(2025, 3, 10), ends_on=date(2025, 5, 8)))
+>>> [standing.pause("payment_request", date(2025, 3, day)) for day in (9, 10)]
+[None, 'breathing_space']
+>>> standing.pause_ends(date(2025, 3, 10))
+datetime.date(2025, 5, 9)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from domain.clock import format_instant, parse_instant
+from domain.contact.channels import COLLECTION, INTERNAL, Channel, Purpose
+from domain.contact.events import BorrowerSignal, ContactOutcome, ContactPreferences
+from domain.contact.hours import LocalSpan
+from domain.contact.profile import Profile
+
+GENTLE: frozenset[Channel] = frozenset({"sms", "email", "push", "letter"})
+"""What forbearance (hardship) allows: no calls, no reviews pressing for payment."""
+
+STOPPING = ("deceased", "bankruptcy", "cease")
+"""Rule codes of the signals that stop collection contact for good, strongest first."""
+
+
+@dataclass(slots=True)
+class Standing:
+    """The borrower's stated preferences and the signals in force."""
+
+    preferences_stated: bool = False
+    time_zone: str | None = None
+    channels: frozenset[Channel] | None = None
+    hours: tuple[LocalSpan, ...] | None = None
+    consent: dict[Channel, bool] = field(default_factory=dict)
+    language: str | None = None
+    blocked: dict[Channel, str] = field(default_factory=dict)
+    """Channels removed by an outcome (``bounced``, ``opted_out``) until preferences
+    restore them."""
+    hardship_until: date | None = None
+    disputed: bool = False
+    ceased: bool = False
+    bankrupt: bool = False
+    deceased: bool = False
+    breathing_space: tuple[date, date] | None = None
+    since: dict[str, datetime] = field(default_factory=dict)
+    """When each stopping signal took effect, by rule code."""
+
+    # -- what changes it --------------------------------------------------
+
+    def apply(self, signal: BorrowerSignal) -> None:
+        """Take one signal into account."""
+        kind = signal.signal
+        if kind == "contact_preferences":
+            assert signal.preferences is not None, "decoding gives preferences their fields"
+            self._prefer(signal.preferences)
+        elif kind == "hardship":
+            self.hardship_until = signal.until
+        elif kind == "dispute":
+            self.disputed = True
+        elif kind == "dispute_resolved":
+            self.disputed = False
+        elif kind == "breathing_space":
+            assert signal.starts_on is not None and signal.ends_on is not None
+            self.breathing_space = (signal.starts_on, signal.ends_on)
+        elif kind == "cease_communication":
+            self.ceased = True
+            self.since.setdefault("cease", signal.occurred_at)
+        elif kind == "bankruptcy":
+            self.bankrupt = True
+            self.since.setdefault("bankruptcy", signal.occurred_at)
+        else:
+            self.deceased = True
+            self.since.setdefault("deceased", signal.occurred_at)
+
+    def _prefer(self, preferences: ContactPreferences) -> None:
+        self.preferences_stated = True
+        given = preferences.given
+        if "time_zone" in given:
+            self.time_zone = preferences.time_zone
+        if "channels" in given:
+            self.channels = preferences.channels
+            for channel in preferences.channels or ():
+                self.blocked.pop(channel, None)
+        if "hours" in given:
+            self.hours = preferences.hours
+        if "language" in given:
+            self.language = preferences.language
+        for channel, granted in preferences.consent:
+            self.consent[channel] = granted
+            if granted:
+                self.blocked.pop(channel, None)
+
+    def record(self, outcome: ContactOutcome) -> None:
+        """Take the channel-level facts of an outcome into account."""
+        if outcome.outcome in ("bounced", "opted_out"):
+            self.blocked[outcome.channel] = outcome.outcome
+
+    # -- what it allows ----------------------------------------------------
+
+    def channel_refusal(self, channel: Channel, profile: Profile) -> str | None:
+        """Why ``channel`` may not be used for this borrower (None: it may). Internal
+        channels reach the lender's staff, not the borrower, and are always allowed here."""
+        if channel in INTERNAL:
+            return None
+        if channel in self.blocked:
+            return "channel_blocked"
+        allowed = self.channels if self.channels is not None else profile.default_channels
+        if channel not in allowed:
+            return "channel_not_allowed"
+        if channel in profile.consent_required and not self.consent.get(channel, False):
+            return "no_consent"
+        return None
+
+    def stop(self, purpose: Purpose, channel: Channel) -> str | None:
+        """The signal that stops this contact for good (None: none does).
+
+        Death and bankruptcy stop all collection, the legal review included; only
+        the specialist review routing the case goes ahead. Cease-communication
+        stops all contact with the borrower; the legal review, the law's exception
+        for a specific remedy, and the letter confirming the cease remain.
+        """
+        if (self.deceased or self.bankrupt) and purpose in COLLECTION:
+            return "deceased" if self.deceased else "bankruptcy"
+        if self.ceased and purpose != "cease_confirmation" and channel != "legal_review":
+            return "cease"
+        return None
+
+    def pause(self, purpose: Purpose, day: date) -> str | None:
+        """The signal pausing collection of ``purpose`` on local date ``day`` (None: none)."""
+        if purpose not in COLLECTION:
+            return None
+        if self.disputed:
+            return "dispute"
+        space = self.breathing_space
+        if space is not None and space[0] <= day <= space[1]:
+            return "breathing_space"
+        return None
+
+    def pause_ends(self, day: date) -> date | None:
+        """The first local date after ``day`` on which the pause in force on ``day`` is
+        over, if known; None while it lasts until a later signal (a dispute)."""
+        if self.disputed:
+            return None
+        space = self.breathing_space
+        if space is not None and space[0] <= day <= space[1]:
+            return space[1] + timedelta(days=1)
+        return day
+
+    def in_hardship(self, day: date) -> bool:
+        """Whether forbearance covers local date ``day`` (through ``hardship_until``)."""
+        return self.hardship_until is not None and day <= self.hardship_until
+
+    def hardship_refusal(self, channel: Channel, day: date) -> str | None:
+        """``hardship`` if forbearance on ``day`` rules ``channel`` out."""
+        return "hardship" if self.in_hardship(day) and channel not in GENTLE else None
+
+    # -- state store -------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stated": self.preferences_stated,
+            "time_zone": self.time_zone,
+            "channels": None if self.channels is None else sorted(self.channels),
+            "hours": None if self.hours is None else [[s.start, s.end] for s in self.hours],
+            "consent": dict(sorted(self.consent.items())),
+            "language": self.language,
+            "blocked": dict(sorted(self.blocked.items())),
+            "hardship_until": None
+            if self.hardship_until is None
+            else self.hardship_until.isoformat(),
+            "disputed": self.disputed,
+            "ceased": self.ceased,
+            "bankrupt": self.bankrupt,
+            "deceased": self.deceased,
+            "breathing_space": None
+            if self.breathing_space is None
+            else [_day(d) for d in self.breathing_space],
+            "since": {code: format_instant(at) for code, at in sorted(self.since.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Standing:
+        space = data["breathing_space"]
+        until = data["hardship_until"]
+        return cls(
+            preferences_stated=data["stated"],
+            time_zone=data["time_zone"],
+            channels=None if data["channels"] is None else frozenset(data["channels"]),
+            hours=None if data["hours"] is None else tuple(LocalSpan(*s) for s in data["hours"]),
+            consent=dict(data["consent"]),
+            language=data["language"],
+            blocked=dict(data["blocked"]),
+            hardship_until=None if until is None else date.fromisoformat(until),
+            disputed=data["disputed"],
+            ceased=data["ceased"],
+            bankrupt=data["bankrupt"],
+            deceased=data["deceased"],
+            breathing_space=None
+            if space is None
+            else (date.fromisoformat(space[0]), date.fromisoformat(space[1])),
+            since={code: parse_instant(at) for code, at in data["since"].items()},  # type: ignore[misc]
+        )
+
+
+def _day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
