@@ -1,0 +1,99 @@
+"""When each step of a tier's treatment falls due (domain/contact/plan.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.contact.plan import TierPlan
+from domain.contact.treatment import Step
+
+ENTERED = datetime(2025, 3, 3, 15, tzinfo=UTC)
+MONDAY = date(2025, 3, 3)
+ONCE = Step("push", "payment_reminder", "reminder-push")
+AFTER_3 = Step("email", "payment_reminder", "reminder-email", day=3)
+WEEKLY = Step("sms", "payment_reminder", "reminder-sms", day=7, repeat_days=7)
+EVERY_2 = Step("call", "payment_request", "call-script", repeat_days=2)
+
+
+def plan_for(*steps: Step) -> TierPlan:
+    return TierPlan.enter(2, ENTERED, MONDAY, len(steps))
+
+
+def day(offset: int) -> date:
+    return MONDAY + timedelta(days=offset)
+
+
+@pytest.mark.parametrize(
+    ("step", "issued_on", "expected"),
+    [
+        (ONCE, [], [0]),
+        (ONCE, [0], [None]),  # sent once: done
+        (AFTER_3, [], [3]),
+        (WEEKLY, [], [7]),
+        (WEEKLY, [7, 14], [21]),
+        (EVERY_2, [0, 2, 4], [6]),
+        (EVERY_2, [0, 5], [6]),  # deferred to day 5: the next (day 4) comes after it
+        (EVERY_2, [0, 9], [10]),  # deferred a week: one is sent, not four to catch up
+    ],
+)
+def test_the_next_occurrence_is_due_on_its_nominal_day_after_the_last_one_sent(
+    step: Step, issued_on: list[int], expected: list[int | None]
+) -> None:
+    plan = plan_for(step)
+    for offset in issued_on:
+        plan.issued(0, step, day(offset))
+    due = plan.due_day(0, step)
+    assert [None if due is None else (due - MONDAY).days] == expected
+
+
+def test_a_suppressed_occurrence_is_skipped_and_the_next_keeps_its_day() -> None:
+    plan = plan_for(WEEKLY)
+    plan.suppressed(0, WEEKLY)
+    assert plan.due_day(0, WEEKLY) == day(14)
+
+
+def test_a_deferral_holds_the_occurrence_until_its_instant_or_a_signal() -> None:
+    plan = plan_for(EVERY_2)
+    later = ENTERED + timedelta(days=1)
+    plan.deferred(0, later)
+    assert (plan.due_day(0, EVERY_2), plan.deferred_to(0)) == (day(0), later)
+    plan.deferred(0, None)
+    assert plan.due_day(0, EVERY_2) is None
+    plan.resume()
+    assert plan.due_day(0, EVERY_2) == day(0)
+
+
+def test_a_finished_step_falls_due_no_more() -> None:
+    plan = plan_for(EVERY_2)
+    plan.finish(0)
+    assert plan.due_day(0, EVERY_2) is None
+
+
+_decisions = st.lists(
+    st.tuples(st.sampled_from(["issued", "suppressed", "deferred"]), st.integers(0, 20)),
+    max_size=30,
+)
+
+
+@given(_decisions)
+def test_occurrences_never_go_back_and_the_plan_reads_back_as_stored(
+    decisions: list[tuple[str, int]],
+) -> None:
+    plan = plan_for(EVERY_2)
+    last_sent: date | None = None
+    for decision, delay in decisions:
+        due = plan.due_day(0, EVERY_2)
+        assert due is not None
+        assert last_sent is None or due > last_sent
+        if decision == "issued":
+            last_sent = due + timedelta(days=delay)
+            plan.issued(0, EVERY_2, last_sent)
+        elif decision == "suppressed":
+            plan.suppressed(0, EVERY_2)
+        else:
+            plan.deferred(0, ENTERED + timedelta(hours=delay))
+        assert TierPlan.from_dict(plan.to_dict()) == plan
