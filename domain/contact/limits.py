@@ -89,6 +89,15 @@ class ContactLog:
                 counts.calls += 1
                 counts.open_calls += 1
 
+    def withdrawn(self, channel: Channel, day: date) -> None:
+        """An issued action was cancelled before its window opened: it was never tried."""
+        counts = self.days.get(day.toordinal())
+        if channel in PERSON_REACHING and counts is not None:
+            counts.contacts = max(0, counts.contacts - 1)
+            if channel == "call":
+                counts.calls = max(0, counts.calls - 1)
+                counts.open_calls = max(0, counts.open_calls - 1)
+
     def reported(self, outcome: ContactOutcome, day: date, instructed_on: date | None) -> None:
         """An outcome attempted on local ``day``; ``instructed_on`` is the day of the engine
         call action it reports on (None: not one the engine instructed, or not a call)."""

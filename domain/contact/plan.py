@@ -5,12 +5,13 @@ local day ``step.day`` after the entry (day 0: from the entry instant on), and
 a repeating step's next one ``repeat_days`` after the previous. What the
 decision of an occurrence was moves the step on:
 
-- issued: the next occurrence is due ``repeat_days`` after the nominal day,
-  and never on the day of the one just issued or before it, so a step
-  deferred past its next nominal day sends once rather than catching up;
+- issued: the next occurrence is due on its nominal day, but never less than
+  ``repeat_days`` after the day of the one just issued, so a step deferred
+  past its next nominal day keeps its interval rather than catching up;
 - suppressed: the occurrence is skipped, the next one keeps its nominal day;
 - deferred: the same occurrence is decided again at the instant given, or,
-  deferred until a signal (a dispute), when :meth:`TierPlan.resume` is called.
+  deferred until a signal (a dispute), when :meth:`TierPlan.release` is called
+  for the rule that deferred it (a promise kept early releases its steps too).
 
 The plan only counts days; the local calendar comes from the caller's time
 zone, since a borrower may move (new preferences) while a plan runs.
@@ -22,8 +23,8 @@ zone, since a borrower may move (new preferences) while a plan runs.
 >>> plan.due_day(0, weekly)
 datetime.date(2025, 3, 10)
 >>> plan.issued(0, weekly, date(2025, 3, 12))  # deferred two days, then sent
->>> plan.due_day(0, weekly)
-datetime.date(2025, 3, 17)
+>>> plan.due_day(0, weekly)  # a week after, not on the nominal 17th
+datetime.date(2025, 3, 19)
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ class StepState:
     not_before: datetime | None = None
     """Set by a deferral: decide the occurrence again then, not on its due day."""
     waiting: bool = False
-    """Deferred until a signal changes things (:meth:`TierPlan.resume`)."""
+    """Deferred until a signal changes things (:meth:`TierPlan.release`)."""
+    rule: str | None = None
+    """The rule that deferred the occurrence."""
     after: date | None = None
     """The local day of the last occurrence issued: the next one comes later."""
     done: bool = False
@@ -72,9 +75,9 @@ class TierPlan:
         if state.done or state.waiting or offset is None:
             return None
         nominal = self.entered_on + timedelta(days=offset)
-        if state.after is not None and nominal <= state.after:
-            return state.after + timedelta(days=1)
-        return nominal
+        if state.after is None:
+            return nominal
+        return max(nominal, state.after + timedelta(days=step.repeat_days or 1))
 
     def deferred_to(self, index: int) -> datetime | None:
         """The instant a deferral set for the step's occurrence, if one did."""
@@ -94,20 +97,22 @@ class TierPlan:
         """No occurrence of the step will be sent (contact stopped for good)."""
         self.steps[index].done = True
 
-    def deferred(self, index: int, until: datetime | None) -> None:
-        """Decide the occurrence again at ``until`` (None: once :meth:`resume` is called)."""
+    def deferred(self, index: int, until: datetime | None, rule: str) -> None:
+        """Decide the occurrence again at ``until`` (None: once :meth:`release` is called
+        for ``rule``)."""
         state = self.steps[index]
-        state.not_before, state.waiting = until, until is None
+        state.not_before, state.waiting, state.rule = until, until is None, rule
 
-    def resume(self) -> None:
-        """A signal lifted what the waiting steps waited for: decide them again now."""
+    def release(self, rule: str, now: datetime) -> None:
+        """What ``rule`` deferred steps for is over: decide them again from ``now``."""
         for state in self.steps:
-            state.waiting = False
+            if state.rule == rule and (state.waiting or (state.not_before or now) > now):
+                state.not_before, state.waiting, state.rule = now, False, None
 
     @staticmethod
     def _next(state: StepState, step: Step) -> None:
         state.occurrence += 1
-        state.not_before, state.waiting = None, False
+        state.not_before, state.waiting, state.rule = None, False, None
         state.done = step.due_day(state.occurrence) is None
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,6 +127,7 @@ class TierPlan:
                     s.waiting,
                     None if s.after is None else s.after.isoformat(),
                     s.done,
+                    s.rule,
                 ]
                 for s in self.steps
             ],
@@ -138,9 +144,10 @@ class TierPlan:
                     occurrence,
                     parse_instant(not_before),
                     waiting,
+                    rule,
                     None if after is None else date.fromisoformat(after),
                     done,
                 )
-                for occurrence, not_before, waiting, after, done in data["steps"]
+                for occurrence, not_before, waiting, after, done, rule in data["steps"]
             ],
         )

@@ -176,6 +176,14 @@ class TestDailyCaps:
         assert log.refusal("push", day(0), US) == expected
 
 
+def test_an_action_withdrawn_before_its_window_no_longer_counts() -> None:
+    log = log_with_calls({0: 7})
+    log.issued("call", day(0))
+    log.withdrawn("call", day(0))
+    counts = log.days[day(0).toordinal()]
+    assert (counts.contacts, counts.calls, counts.open_calls) == (7, 7, 0)
+
+
 def test_days_no_limit_looks_back_to_are_forgotten() -> None:
     log = log_with_calls({0: 1, 3: 1, 9: 1})
     log.forget_before(day(10), US)

@@ -36,11 +36,12 @@ def day(offset: int) -> date:
         (WEEKLY, [], [7]),
         (WEEKLY, [7, 14], [21]),
         (EVERY_2, [0, 2, 4], [6]),
-        (EVERY_2, [0, 5], [6]),  # deferred to day 5: the next (day 4) comes after it
-        (EVERY_2, [0, 9], [10]),  # deferred a week: one is sent, not four to catch up
+        (EVERY_2, [0, 5], [7]),  # deferred to day 5: the next keeps its 2-day interval
+        (EVERY_2, [0, 9], [11]),  # deferred a week: one is sent, not four to catch up
+        (WEEKLY, [9], [16]),
     ],
 )
-def test_the_next_occurrence_is_due_on_its_nominal_day_after_the_last_one_sent(
+def test_the_next_occurrence_is_due_on_its_nominal_day_and_a_full_interval_after_the_last(
     step: Step, issued_on: list[int], expected: list[int | None]
 ) -> None:
     plan = plan_for(step)
@@ -59,12 +60,21 @@ def test_a_suppressed_occurrence_is_skipped_and_the_next_keeps_its_day() -> None
 def test_a_deferral_holds_the_occurrence_until_its_instant_or_a_signal() -> None:
     plan = plan_for(EVERY_2)
     later = ENTERED + timedelta(days=1)
-    plan.deferred(0, later)
+    plan.deferred(0, later, "quiet_hours")
     assert (plan.due_day(0, EVERY_2), plan.deferred_to(0)) == (day(0), later)
-    plan.deferred(0, None)
+    plan.release("dispute", ENTERED)
+    assert plan.deferred_to(0) == later, "only what the rule deferred is released"
+    plan.deferred(0, None, "dispute")
     assert plan.due_day(0, EVERY_2) is None
-    plan.resume()
-    assert plan.due_day(0, EVERY_2) == day(0)
+    plan.release("dispute", ENTERED)
+    assert (plan.due_day(0, EVERY_2), plan.deferred_to(0)) == (day(0), ENTERED)
+
+
+def test_a_promise_kept_early_releases_the_steps_it_deferred() -> None:
+    plan = plan_for(EVERY_2)
+    plan.deferred(0, ENTERED + timedelta(days=9), "promise_pending")
+    plan.release("promise_pending", ENTERED + timedelta(days=2))
+    assert plan.deferred_to(0) == ENTERED + timedelta(days=2)
 
 
 def test_a_finished_step_falls_due_no_more() -> None:
@@ -88,12 +98,12 @@ def test_occurrences_never_go_back_and_the_plan_reads_back_as_stored(
     for decision, delay in decisions:
         due = plan.due_day(0, EVERY_2)
         assert due is not None
-        assert last_sent is None or due > last_sent
+        assert last_sent is None or due >= last_sent + timedelta(days=2)
         if decision == "issued":
             last_sent = due + timedelta(days=delay)
             plan.issued(0, EVERY_2, last_sent)
         elif decision == "suppressed":
             plan.suppressed(0, EVERY_2)
         else:
-            plan.deferred(0, ENTERED + timedelta(hours=delay))
+            plan.deferred(0, ENTERED + timedelta(hours=delay), "quiet_hours")
         assert TierPlan.from_dict(plan.to_dict()) == plan

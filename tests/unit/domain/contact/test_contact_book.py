@@ -1,0 +1,186 @@
+"""Contact orchestration for one borrower: treatments run, signals, outcomes and promises
+honoured, every decision audited (domain/contact/book.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import orjson
+import pytest
+from book_support import MONDAY, Borrower, at
+
+from domain.contact.actions import ContactAction
+from domain.contact.events import Promise, SignalKind
+from domain.contact.stored import book_from_dict, book_to_dict
+
+
+class TestTreatments:
+    def test_the_reminder_tier_sends_push_and_sms_on_entry_email_on_day_3_then_weekly_sms(
+        self,
+    ) -> None:
+        borrower = Borrower().prefers().enters(1, MONDAY).until(at(days=15))
+        assert borrower.contacts() == [
+            ("push", "payment_reminder", "03-03 10:00"),
+            ("sms", "payment_reminder", "03-03 10:00"),
+            ("email", "payment_reminder", "03-06 08:00"),
+            ("sms", "payment_reminder", "03-10 08:00"),  # EDT from the 9th: still 08:00 local
+            ("sms", "payment_reminder", "03-17 08:00"),
+        ]
+
+    def test_without_preferences_the_profiles_channels_and_fallbacks_are_used(self) -> None:
+        borrower = Borrower().enters(1, MONDAY).until(at(days=8))
+        assert borrower.contacts() == [
+            ("push", "payment_reminder", "03-03 10:00"),
+            ("letter", "payment_reminder", "03-06 07:45"),  # email not allowed: its fallback
+            ("push", "payment_reminder", "03-10 08:00"),  # weekly sms falls back to push
+        ]
+        assert ("channel_not_allowed", "sms") in borrower.audited("suppressed")
+
+    def test_entering_a_tier_at_night_defers_the_first_contacts_to_the_morning(self) -> None:
+        night = datetime(2025, 3, 4, 3, tzinfo=UTC)  # 22:00 in New York
+        borrower = Borrower().prefers().enters(1, night).until(night + timedelta(days=1))
+        assert borrower.contacts()[:2] == [
+            ("push", "payment_reminder", "03-04 08:00"),
+            ("sms", "payment_reminder", "03-04 08:00"),
+        ]
+        assert borrower.audited("deferred")[:2] == [("quiet_hours", "push"), ("quiet_hours", "sms")]
+
+    def test_the_legal_review_waits_until_the_final_notice_is_14_days_old(self) -> None:
+        borrower = Borrower().prefers().enters(4, MONDAY).until(at(days=20))
+        letters = [c for c in borrower.contacts() if c[0] in ("letter", "legal_review")]
+        assert letters == [
+            ("letter", "final_notice", "03-03 10:00"),
+            ("legal_review", "legal_review", "03-17 11:00"),  # 14 days later (EDT since)
+        ]
+
+
+class TestTierChanges:
+    def test_a_cure_cancels_every_open_action_at_once(self) -> None:
+        borrower = Borrower().prefers().enters(2, MONDAY).enters(0, at(hours=1))
+        assert borrower.cancels() == [("call", "cured")]
+        assert borrower.until(at(days=10)).contacts()[-1][2] == "03-03 10:00", "nothing after"
+
+    def test_a_de_escalation_cancels_the_higher_tiers_actions_only(self) -> None:
+        borrower = Borrower().prefers().enters(1, MONDAY).enters(2, at(hours=1))
+        borrower.enters(1, at(hours=2))
+        assert borrower.cancels() == [("call", "de_escalated")]
+
+
+class TestSignals:
+    def test_a_dispute_cancels_collection_acknowledges_it_and_waits_until_resolved(self) -> None:
+        borrower = Borrower().prefers().enters(2, MONDAY)
+        borrower.signal("dispute", at(hours=1)).until(at(days=6))
+        assert sorted(borrower.cancels()) == [("call", "dispute")]
+        assert borrower.contacts()[-1] == ("letter", "dispute_acknowledgement", "03-03 11:00")
+        borrower.signal("dispute_resolved", at(days=6))
+        assert ("call", "payment_request", "03-09 11:00") in borrower.contacts()
+
+    def test_cease_communication_confirms_once_and_stops_every_contact(self) -> None:
+        borrower = Borrower().prefers().enters(1, MONDAY)
+        borrower.signal("cease_communication", at(hours=1))
+        borrower.signal("cease_communication", at(hours=2)).until(at(days=30))
+        after = [c for c in borrower.contacts() if c[2] > "03-03 10:00"]
+        assert after == [("letter", "cease_confirmation", "03-03 11:00")]
+        assert {rule for rule, _ in borrower.audited("suppressed")} == {"cease"}
+
+    @pytest.mark.parametrize("kind", ["bankruptcy", "deceased"])
+    def test_bankruptcy_and_death_route_the_case_to_a_specialist_and_stop_collection(
+        self, kind: SignalKind
+    ) -> None:
+        borrower = Borrower().prefers().enters(3, MONDAY).signal(kind, at(hours=1))
+        borrower.until(at(days=10))
+        after = [c for c in borrower.contacts() if c[2] > "03-03 10:00"]
+        assert after == [("agent_review", "specialist_review", "03-03 11:00")]
+        assert borrower.cancels() and all(rule == kind for _, rule in borrower.cancels())
+
+    def test_breathing_space_pauses_collection_until_it_ends(self) -> None:
+        borrower = Borrower().prefers().enters(1, MONDAY)
+        borrower.signal(
+            "breathing_space", at(hours=1), starts_on=date(2025, 3, 4), ends_on=date(2025, 3, 20)
+        )
+        borrower.until(at(days=25))
+        sent = [c[2] for c in borrower.contacts()]
+        assert all(not ("03-04" <= day[:5] <= "03-20") for day in sent)
+        assert ("breathing_space", "email") in borrower.audited("deferred")
+        assert any(day.startswith("03-21") for day in sent), "collection resumes the day after"
+
+    def test_hardship_withdraws_open_calls(self) -> None:
+        borrower = Borrower().prefers().enters(2, MONDAY)
+        borrower.signal("hardship", at(hours=1), until=date(2025, 3, 31))
+        assert borrower.cancels() == [("call", "hardship")]
+
+
+class TestOutcomes:
+    def test_a_conversation_withdraws_open_calls_and_calls_wait_seven_local_days(self) -> None:
+        borrower = Borrower().prefers().enters(2, MONDAY)
+        borrower.reports("reached", at(hours=1), direction="inbound").until(at(days=9))
+        assert borrower.cancels() == [("call", "conversation_blackout")]
+        calls = [c[2] for c in borrower.contacts() if c[0] == "call"]
+        assert calls == ["03-03 10:00", "03-10 08:00", "03-12 08:00"]
+
+    def test_calls_reported_without_an_action_id_count_against_seven_in_seven(self) -> None:
+        borrower = Borrower().prefers()
+        for day in range(-6, 1):
+            borrower.reports("no_answer", at(days=day, hours=-2))  # an agent's own calls
+        borrower.enters(2, MONDAY).until(at(days=3))
+        assert ("call_7_in_7", "call") in borrower.audited("deferred")
+
+    def test_an_outcome_of_an_issued_call_is_not_counted_twice(self) -> None:
+        borrower = Borrower().prefers().enters(2, MONDAY)
+        call = next(a for a in borrower.out.actions if a.channel == "call")
+        borrower.reports("no_answer", at(hours=1), action_id=call.action_id)
+        assert borrower.out.audit[-1].details[-1] == ("counted", "no")
+        borrower.reports("no_answer", at(hours=2), action_id="made-up")
+        assert borrower.out.audit[-1].details[-1] == ("counted", "yes")
+
+    def test_a_bounced_email_blocks_the_channel_until_preferences_restore_it(self) -> None:
+        borrower = Borrower().prefers().enters(1, MONDAY).until(at(days=3, hours=1))
+        borrower.reports("bounced", at(days=3, hours=2), channel="email")
+        assert borrower.cancels() == [("email", "channel_blocked")]
+
+
+class TestPromises:
+    PROMISE = Promise(5000, "USD", date(2025, 3, 10))
+
+    def promised(self) -> Borrower:
+        borrower = Borrower().prefers().enters(2, MONDAY)
+        return borrower.reports("promise_to_pay", at(hours=1), promise=self.PROMISE)
+
+    def test_a_promise_pauses_collection_but_for_a_reminder_the_day_before(self) -> None:
+        borrower = self.promised().until(at(days=9))
+        later = [c for c in borrower.contacts() if c[2] > "03-03 10:00"]
+        assert later == [("sms", "promise_reminder", "03-09 08:00")]
+        assert ("promise_pending", "sms") in borrower.audited("deferred")
+
+    def test_a_promise_kept_resumes_the_treatment_at_once(self) -> None:
+        borrower = self.promised().pays(5000, at(days=2)).until(at(days=3))
+        assert ("promise_kept", None) in [(e.decision, e.rule) for e in borrower.out.audit]
+        assert borrower.book.promise is None and borrower.book.promises.kept == 1
+
+    def test_a_promise_broken_at_its_deadline_resumes_the_treatment(self) -> None:
+        borrower = self.promised().pays(4999, at(days=2)).until(at(days=14))
+        broken = [e for e in borrower.out.audit if e.decision == "promise_broken"]
+        assert [e.at for e in broken] == [datetime(2025, 3, 13, 4, tzinfo=UTC)]  # 10th + 2 days
+        assert any(c[0] == "call" and c[2] >= "03-13" for c in borrower.contacts())
+
+    def test_a_new_promise_replaces_the_open_one(self) -> None:
+        borrower = self.promised()
+        later = Promise(7000, "USD", date(2025, 3, 20))
+        borrower.reports("promise_to_pay", at(days=1), promise=later)
+        made = [e for e in borrower.out.audit if e.decision == "promise_made"]
+        assert dict(made[-1].details)["replaces"] == "o2"
+        assert borrower.book.promise is not None and borrower.book.promise.amount == 7000
+
+
+def test_a_replay_from_the_stored_book_decides_exactly_as_the_uninterrupted_run() -> None:
+    whole = TestPromises().promised().until(at(days=30))
+    first = TestPromises().promised().until(at(days=4))
+    stored = orjson.loads(orjson.dumps(book_to_dict(first.book)))
+    resumed = Borrower(book=book_from_dict("b1", stored), out=first.out, tier=2)
+    resumed.until(at(days=30))
+    assert resumed.out == whole.out
+    assert _ids(whole.out.actions) == sorted({a.action_id for a in whole.out.actions})
+
+
+def _ids(actions: list[ContactAction]) -> list[str]:
+    return sorted(a.action_id for a in actions)
