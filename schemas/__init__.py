@@ -20,6 +20,10 @@ SCHEMA_FILES = {
     "missed-payments": "missed-payments.v1.schema.json",
     "tier-changes": "tier-changes.v1.schema.json",
     "dead-letters": "dead-letters.v1.schema.json",
+    "borrower-signals": "borrower-signals.v1.schema.json",
+    "contact-outcomes": "contact-outcomes.v1.schema.json",
+    "contact-actions": "contact-actions.v1.schema.json",
+    "contact-audit": "contact-audit.v1.schema.json",
 }
 """Schema file per contract topic name; shipped as package data."""
 

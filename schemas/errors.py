@@ -195,6 +195,64 @@ class BadReroute(InvalidRecord):
     code = "bad_reroute"
 
 
+# --- The contact inputs (borrower-signals, contact-outcomes) ------------------
+
+
+class EmptyPreferences(InvalidRecord):
+    """Raised for a ``contact_preferences`` signal holding none of its fields (``time_zone``,
+    ``channels``, ``hours``, ``consent``, ``language``): it says nothing, which is almost
+    always a producer writing the fields under other names."""
+
+    code = "empty_preferences"
+
+
+class BadTimeZone(InvalidRecord):
+    """Raised when a ``time_zone`` is empty, over 64 characters, or holds a control,
+    line-separator or bidirectional formatting character.
+
+    A well-formed name that tzdata does not know is accepted: the engine falls back to the
+    lender's zone and audits it, so a zone newer than this service's tzdata is not lost.
+    """
+
+    code = "bad_time_zone"
+
+
+class BadHours(InvalidRecord):
+    """Raised when preferred ``hours`` are not ``HH:MM`` clock times (24-hour, 00:00..23:59,
+    an end also 24:00), or start where they end (that means either nothing or everything)."""
+
+    code = "bad_hours"
+
+
+class BadConsent(InvalidRecord):
+    """Raised when a ``consent`` object names no channel, or a key other than ``sms`` and
+    ``email``: a misspelt key would silently leave that channel's consent as it was."""
+
+    code = "bad_consent"
+
+
+class BadLanguage(InvalidRecord):
+    """Raised when a ``language`` is not shaped like a BCP 47 tag (``en``, ``pt-BR``,
+    ``zh-Hant-TW``) or is longer than 35 characters."""
+
+    code = "bad_language"
+
+
+class BadPeriod(InvalidRecord):
+    """Raised when a breathing space ends before it starts, or ends more than 366 days after
+    it starts: one record must not pause collection for years."""
+
+    code = "bad_period"
+
+
+class BadOutcome(InvalidRecord):
+    """Raised when a contact outcome is impossible on its channel or direction (a letter
+    that was answered, a busy e-mail, an inbound push), or is reported on an internal
+    channel (``agent_review``, ``legal_review``), which contacts nobody."""
+
+    code = "bad_outcome"
+
+
 ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
     MissingValue,
     Oversized,
@@ -214,5 +272,12 @@ ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
     FutureEventTime,
     WrongPartition,
     BadReroute,
+    EmptyPreferences,
+    BadTimeZone,
+    BadHours,
+    BadConsent,
+    BadLanguage,
+    BadPeriod,
+    BadOutcome,
 )
 """Every concrete refusal, for tests and documentation that must cover them all."""

@@ -37,12 +37,15 @@ from schemas.errors import (
     BadDate,
     BadIdentifier,
     BadTimestamp,
+    KeyMismatch,
     MissingField,
+    MissingKey,
     MissingValue,
     NotJson,
     NotObject,
     OutOfRange,
     Oversized,
+    OversizedKey,
     UnsupportedVersion,
     WrongType,
 )
@@ -112,7 +115,7 @@ IDENTIFIER_PATTERN = f"^[^{_FORBIDDEN_IN_IDENTIFIER}]*$"
 _DATE_RE = re.compile(_DATE)
 _TIMESTAMP_RE = re.compile(_DATE + _TIME)
 _CURRENCY_RE = re.compile("[A-Z]{3}")
-_FORBIDDEN_RE = re.compile(f"[{_FORBIDDEN_IN_IDENTIFIER}]")
+FORBIDDEN_RE = re.compile(f"[{_FORBIDDEN_IN_IDENTIFIER}]")
 
 # Controls have no character name in Unicode, only aliases; these are the ones
 # an operator is likely to meet. Others are named by their block.
@@ -240,7 +243,7 @@ def check_identifier_text(value: str, what: str, *, field: str | None = None) ->
     ...
     schemas.errors.BadIdentifier: borrower_id contains U+202E (RIGHT-TO-LEFT OVERRIDE) at ...
     """
-    found = _FORBIDDEN_RE.search(value)
+    found = FORBIDDEN_RE.search(value)
     if found is None:
         return
     char = found.group()
@@ -549,3 +552,75 @@ def read_codes(obj: dict[str, Any], field: str) -> tuple[str, ...]:
                 field=field,
             )
     return tuple(value)
+
+
+# --- Readers added for the contact inputs (borrower-signals, contact-outcomes) --
+#
+# The key checks repeat schemas.codec's private ones, rule and message: the contact
+# decoders are registered in schemas.codec, which imports them, so they cannot import it.
+
+
+def check_key_size(key: bytes | None) -> None:
+    """Refuse a key no borrower_id can equal, before anything is parsed (``oversized_key``)."""
+    if key is not None and len(key) > MAX_KEY_BYTES:
+        raise OversizedKey(
+            f"record key of {len(key)} bytes exceeds the {MAX_KEY_BYTES}-byte limit "
+            f"(a borrower_id is at most {MAX_IDENTIFIER_LENGTH} characters)"
+        )
+
+
+def check_key(key: bytes | None, borrower_id: str) -> None:
+    """The key must be the borrower_id, so one borrower's events share a partition and a state.
+
+    >>> check_key(b"b2", "b1")
+    Traceback (most recent call last):
+    ...
+    schemas.errors.KeyMismatch: record key 'b2' does not match borrower_id 'b1'
+    """
+    if key == borrower_id.encode():
+        return
+    if not key:
+        raise MissingKey(
+            "record has no key; inputs must be keyed by borrower_id so that all of a "
+            "borrower's events reach the same partition"
+        )
+    try:
+        text = key.decode()
+    except UnicodeDecodeError:
+        raise KeyMismatch(
+            f"record key {key[:64]!r} is not UTF-8, so it cannot match borrower_id "
+            f"{show(borrower_id)}"
+        ) from None
+    check_identifier_text(text, "record key")
+    raise KeyMismatch(f"record key {show(text)} does not match borrower_id {show(borrower_id)}")
+
+
+def read_input_schema_version(obj: dict[str, Any], source: bytes | None = None) -> None:
+    """Check an input's optional ``schema_version``: absent, or a number equal to 1.
+
+    Any spelling of the integer 1 counts (``1.0``, ``1e0``), as JSON Schema's ``const: 1``
+    compares values; ``source`` is the record's bytes, to read such a spelling exactly.
+
+    >>> read_input_schema_version({"schema_version": 2})
+    Traceback (most recent call last):
+    ...
+    schemas.errors.UnsupportedVersion: field 'schema_version' must be 1 on a v1 topic, got 2
+    """
+    value = obj.get("schema_version", _MISSING)
+    if value is _MISSING or (type(value) is int and value == SCHEMA_VERSION):
+        return
+    if type(value) is float:
+        exact, written = _exact_number(value, "schema_version", source)
+    elif type(value) is int:
+        exact, written = value, str(value)
+    else:
+        raise WrongType(
+            f"field 'schema_version' must be the number {SCHEMA_VERSION} or absent, "
+            f"got {show(value)}",
+            field="schema_version",
+        )
+    if exact != SCHEMA_VERSION:
+        raise UnsupportedVersion(
+            f"field 'schema_version' must be {SCHEMA_VERSION} on a v1 topic, got {written}",
+            field="schema_version",
+        )
