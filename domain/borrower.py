@@ -18,12 +18,20 @@ an assessor, called once per input after the ledger is updated; the last
 assessment is kept in the ``risk`` section and decides, with the hysteresis
 held in the timeline, until the next scoring moment (aging included).
 
-Extension points: the state is built from sections, each its own object and
-its own key in :meth:`~BorrowerState.to_dict` (``ledger``, ``timeline``,
-``recent_event_ids`` with ``recent_event_fingerprints``, ``risk``). Later work
-adds sections beside them rather than reshaping these: ``signals`` (hardship,
-disputes, promises to pay) and ``contacts`` (contact history). A missing section
-in stored state then means "empty", so ``schema`` only changes when an existing
+Contacts: with a :class:`~domain.contact.context.ContactContext` the borrower's
+contacts are orchestrated as well (:mod:`domain.contact`): tier changes, signals,
+outcomes and payments go to its contact book in event-time order, with the
+contact decisions falling due interleaved with aging; what they decide lands in
+:attr:`~BorrowerState.outbox`. Signals and promises can hold the tier back
+(:mod:`domain.contact.holds`): a hardship caps it at 1, a dispute, breathing
+space or open promise stops it rising; when the hold ends it catches up at once
+(``hold-ended``). Contact inputs take effect at their event time or at the
+borrower's clock if that is later, since contact decisions taken stand.
+
+The state is built from sections, each its own object and its own key in
+:meth:`~BorrowerState.to_dict` (``ledger``, ``timeline``, ``recent_event_ids``
+with ``recent_event_fingerprints``, ``risk``, ``contacts``). A missing section
+in stored state means "empty", so ``schema`` only changes when an existing
 section changes shape.
 
 >>> from datetime import date, datetime, UTC
@@ -56,13 +64,20 @@ from typing import Any
 
 from domain import reasons
 from domain.clock import as_utc, format_instant, parse_instant
-from domain.errors import ConflictingEvent, CurrencyMismatch, DomainError
+from domain.contact.book import ContactBook
+from domain.contact.context import ContactContext
+from domain.contact.events import BorrowerSignal, ContactInput, ContactOutcome
+from domain.contact.holds import Hold
+from domain.contact.journal import Published
+from domain.contact.promise import check_promise
+from domain.contact.stored import book_from_dict, book_to_dict
+from domain.errors import CurrencyMismatch, DomainError
 from domain.events import InputEvent, Payment, TierChange, fingerprint
 from domain.ledger import Ledger
 from domain.limits import DEFAULT_LIMITS, BorrowerLimits
-from domain.memory import keep_newest
 from domain.policy import TierPolicy
-from domain.risk import RiskAssessment
+from domain.recent_events import DEDUP_WINDOW, RecentEvents, recent_ids
+from domain.risk import RiskAssessment, Treatment
 from domain.timeline import TierTimeline
 
 SCHEMA_VERSION = 2
@@ -72,16 +87,8 @@ SCHEMA_VERSION = 2
 was never deployed; a table written by it is refused (replay the inputs into
 a fresh changelog)."""
 
-DEDUP_WINDOW = 256
-"""Default number of applied event ids remembered per borrower to drop redeliveries.
-
-Kafka redelivers after a crash or rebalance, i.e. recent inputs; 256 covers
-far more than one borrower's inputs between commits while keeping the state
-to a few kilobytes. An id older than the window would be applied again.
-Each id is kept with its content's fingerprint (:func:`domain.events.fingerprint`),
-so an id reused by another event is refused rather than dropped.
-"""
-
+_MAX_AGING_STEPS = 10_000
+"""A guard: more tier and contact events than this in one aging is a bug."""
 
 Assessor = Callable[["BorrowerState", InputEvent, datetime], RiskAssessment | None]
 """Scores a borrower as an input is applied: given the state (input already in the
@@ -99,46 +106,6 @@ class Applied:
     late: bool = False
     """The input was older than the last published change, so it took effect at
     that change's instant instead of its own (whether or not it changed the tier)."""
-
-
-@dataclass(slots=True)
-class RecentEvents:
-    """The last ``limit`` applied event ids with their fingerprints, oldest first (order
-    matters for eviction)."""
-
-    limit: int = DEDUP_WINDOW
-    ids: dict[str, int | None] = field(default_factory=dict)
-    """Insertion-ordered, oldest first (see :func:`domain.memory.keep_newest`). The
-    fingerprint is ``None`` for ids stored by a version that kept none."""
-
-    def __post_init__(self) -> None:
-        if self.limit < 1:
-            raise ValueError(f"the dedup window must hold at least one id, got {self.limit}")
-        keep_newest(self.ids, self.limit)
-
-    def __contains__(self, event_id: str) -> bool:
-        return event_id in self.ids
-
-    def is_repeat(self, event_id: str, digest: int) -> bool:
-        """Whether ``event_id`` was applied already with this content (or with content
-        not fingerprinted); raises :class:`~domain.errors.ConflictingEvent` if with other."""
-        known = self.ids.get(event_id, _ABSENT)
-        if known is _ABSENT:
-            return False
-        if known is not None and known != digest:
-            raise ConflictingEvent(
-                f"event id {event_id} was already applied to another event "
-                "(same id, different content); a redelivery must repeat the event unchanged"
-            )
-        return True
-
-    def add(self, event_id: str, digest: int | None) -> None:
-        """Remember ``event_id`` and its fingerprint, forgetting the oldest beyond ``limit``."""
-        self.ids[event_id] = digest
-        keep_newest(self.ids, self.limit)
-
-
-_ABSENT = object()
 
 
 @dataclass
@@ -159,6 +126,11 @@ class BorrowerState:
     risk: RiskAssessment | None = None
     """The assessment from the borrower's last scoring moment; a risk-adjusted
     policy decides with it until the next one (aging included)."""
+    contacts: ContactBook | None = None
+    """Contact orchestration (:mod:`domain.contact`), once a contact context is given."""
+    outbox: Published = field(default_factory=Published, compare=False, repr=False)
+    """Contact actions and audit entries decided, for the caller to publish and clear;
+    not part of the stored state."""
 
     @classmethod
     def new(cls, borrower_id: str, dedup_window: int = DEDUP_WINDOW) -> BorrowerState:
@@ -181,41 +153,50 @@ class BorrowerState:
 
     def apply(
         self,
-        event: InputEvent,
+        event: InputEvent | ContactInput,
         policy: TierPolicy,
         assess: Assessor | None = None,
         limits: BorrowerLimits = DEFAULT_LIMITS,
+        contact: ContactContext | None = None,
     ) -> Applied:
         """Apply one input and return the tier changes it causes, aging changes first.
 
         ``assess`` is called once the input is in the ledger, before the tier is
         decided; a new assessment it returns (a scoring moment) replaces the
         borrower's last one. An input that would break ``limits`` or take a sum
-        beyond the contract's range is refused (see :mod:`domain.limits`).
+        beyond the contract's range is refused (see :mod:`domain.limits`). With a
+        ``contact`` context the borrower's contacts are orchestrated too: what they
+        decide lands in :attr:`outbox`, and signals and promises can hold the tier.
         """
         digest = fingerprint(event)
         if self.recent.is_repeat(event.event_id, digest):
             return Applied(duplicate=True, changes=[])
+        if isinstance(event, BorrowerSignal | ContactOutcome):
+            return self._apply_contact(event, digest, policy, contact)
         event_time = self._validate(event, limits)
         clock, last_change_at = self.timeline.clock, self.timeline.last_change_at
         effective = event_time if last_change_at is None else max(event_time, last_change_at)
         late = effective > event_time
         changes = []
         if clock is not None and effective > clock:
-            changes += self._age(clock, effective, policy)
+            changes += self._age(clock, effective, policy, contact)
 
         self.currency = event.currency
         if isinstance(event, Payment):
             self.ledger.record_payment(event)
             cause = reasons.PAYMENT
+            if contact is not None:
+                self._book().on_payment(event, self.outbox)
         else:
             self.ledger.record_missed(event)
             cause = reasons.MISSED_INSTALLMENT
         if assess is not None and (assessment := assess(self, event, effective)) is not None:
             self.risk = assessment
-        changes += self._settle(effective, policy, event.event_id, cause, late)
+        changes += self._decided(
+            effective, policy, event.event_id, cause, late=late, contact=contact
+        )
         if clock is not None and effective < clock:
-            changes += self._age(effective, clock, policy)
+            changes += self._age(effective, clock, policy, contact)
 
         self.timeline.clock = effective if clock is None else max(clock, effective)
         self.recent.add(event.event_id, digest)
@@ -223,8 +204,11 @@ class BorrowerState:
         self.last_event_at = event_time if last_seen is None else max(last_seen, event_time)
         return Applied(duplicate=False, changes=changes, late=late)
 
-    def advance_to(self, now: datetime, policy: TierPolicy) -> list[TierChange]:
-        """Age the borrower up to ``now``: one change per threshold crossed, at its midnight.
+    def advance_to(
+        self, now: datetime, policy: TierPolicy, contact: ContactContext | None = None
+    ) -> list[TierChange]:
+        """Age the borrower up to ``now``: one change per threshold crossed, at its midnight,
+        and (with ``contact``) every contact decision falling due on the way.
 
         Moving the clock backwards does nothing.
         """
@@ -232,23 +216,27 @@ class BorrowerState:
         clock = self.timeline.clock
         if clock is not None and now < clock:
             return []
-        changes = [] if clock is None else self._age(clock, now, policy)
+        changes = [] if clock is None else self._age(clock, now, policy, contact)
         self.timeline.clock = now
         return changes
 
-    def next_boundary(self, policy: TierPolicy) -> datetime | None:
-        """When aging alone would next change the tier (a UTC midnight), or ``None`` if never.
-
-        Never earlier than the clock, so a timer set for it always makes progress.
+    def next_boundary(
+        self, policy: TierPolicy, contact: ContactContext | None = None
+    ) -> datetime | None:
+        """When time alone would next change something: the tier (a UTC midnight, or the
+        end of what holds it back) or, with ``contact``, a contact decision; ``None`` if
+        never. Never earlier than the clock, so a timer set for it always makes progress.
         """
-        if self.ledger.oldest_due() is None:  # nothing overdue: aging changes nothing
-            return None
-        step = policy.next_escalation(self.timeline.tier, self.risk, self.timeline.adjustment)
-        boundary = None if step is None else self.ledger.reaches(step[0])
         clock = self.timeline.clock
-        if boundary is None or clock is None:
-            return boundary
-        return max(boundary, clock)
+        found = self._next_tier_event(clock, policy, contact)
+        instants = [] if found is None else [found[0]]
+        if contact is not None and self.contacts is not None:
+            due = self.contacts.next_due(contact)
+            instants += [] if due is None else [due]
+        if not instants:
+            return None
+        first = min(instants)
+        return first if clock is None else max(first, clock)
 
     def _validate(self, event: InputEvent, limits: BorrowerLimits) -> datetime:
         """Raise for an input that cannot be applied, touching nothing; return its UTC time."""
@@ -265,42 +253,183 @@ class BorrowerState:
         self.ledger.check(event, limits)
         return as_utc(event.event_time)
 
-    def _age(self, since: datetime, until: datetime, policy: TierPolicy) -> list[TierChange]:
-        """Escalate for every threshold reached in ``(since, until]``, each at its midnight.
+    def _age(
+        self,
+        since: datetime,
+        until: datetime,
+        policy: TierPolicy,
+        contact: ContactContext | None = None,
+    ) -> list[TierChange]:
+        """Escalate for every threshold reached in ``(since, until]``, each at its midnight,
+        interleaved in time order with the contact decisions falling due (``contact``).
 
         A threshold already behind ``since`` (only after a policy change lowered
-        it) is published at ``since``, never earlier.
+        it) is published at ``since``, never earlier. A threshold reached while a
+        signal or promise holds the tier back is published when the hold ends.
         """
         changes: list[TierChange] = []
-        if self.ledger.oldest_due() is None:  # nothing overdue: no threshold to reach
-            return changes
-        timeline = self.timeline
-        while step := policy.next_escalation(timeline.tier, self.risk, timeline.adjustment):
-            threshold, treatment = step
-            boundary = self.ledger.reaches(threshold)
-            if boundary is None or boundary > until:
+        book = None if contact is None else self.contacts
+        floor = since
+        for _ in range(_MAX_AGING_STEPS):
+            found = self._next_tier_event(floor, policy, contact)
+            due = None if book is None or contact is None else book.next_due(contact)
+            if due is not None and due <= until and (found is None or due < found[0]):
+                book.advance(due, contact, self._facts, self.outbox)  # type: ignore[union-attr,arg-type]
+                continue
+            if found is None or found[0] > until:
                 break
-            caused_by = f"aging:{self.borrower_id}:{boundary.date().isoformat()}"
-            timeline.adjustment = treatment.adjustment
-            changes.append(
-                self._emit(
-                    timeline.tier + 1,
-                    max(boundary, since),
-                    policy,
-                    caused_by,
-                    (reasons.AGING, *treatment.reasons),
+            at, treatment = found
+            if book is not None and contact is not None:
+                book.advance(at, contact, self._facts, self.outbox, before=True)
+            if treatment is None:  # the end of a hold: catch up at once
+                caused_by = f"hold:{self.borrower_id}:{at.isoformat()}"
+                step = self._decided(
+                    at, policy, caused_by, reasons.HOLD_ENDED, late=False, contact=contact
                 )
-            )
+            else:
+                self.timeline.adjustment = treatment.adjustment
+                caused_by = f"aging:{self.borrower_id}:{at.date().isoformat()}"
+                why = (reasons.AGING, *treatment.reasons)
+                step = [self._emit(self.timeline.tier + 1, at, policy, caused_by, why)]
+                self._tell_contacts(step, at, contact)
+            if not step and at <= floor:
+                break  # a hold ended with nothing to catch up: nothing more until later
+            changes += step
+            floor = at
+        if book is not None and contact is not None:
+            book.advance(until, contact, self._facts, self.outbox)
         return changes
 
-    def _settle(
-        self, at: datetime, policy: TierPolicy, caused_by: str, cause: str, late: bool
+    def _next_tier_event(
+        self, floor: datetime | None, policy: TierPolicy, contact: ContactContext | None
+    ) -> tuple[datetime, Treatment | None] | None:
+        """The next instant at or after ``floor`` at which time alone changes the tier: an
+        escalation boundary with its treatment, or the end of a hold with None."""
+        if self.ledger.oldest_due() is None:  # nothing overdue: no threshold to reach
+            return None
+        timeline = self.timeline
+        step = policy.next_escalation(timeline.tier, self.risk, timeline.adjustment)
+        boundary = None if step is None else self.ledger.reaches(step[0])
+        if step is None or boundary is None:
+            return None
+        at = boundary if floor is None else max(boundary, floor)
+        hold = self._hold(at, contact)
+        if hold is None or timeline.tier + 1 <= hold.ceiling(timeline.tier):
+            return at, step[1]
+        return None if hold.ends is None else (hold.ends, None)
+
+    def _hold(self, at: datetime, contact: ContactContext | None) -> Hold | None:
+        if contact is None or self.contacts is None:
+            return None
+        return self.contacts.hold(at, contact)
+
+    def _decided(
+        self,
+        at: datetime,
+        policy: TierPolicy,
+        caused_by: str,
+        cause: str,
+        *,
+        late: bool,
+        contact: ContactContext | None,
     ) -> list[TierChange]:
-        """Step one level at a time to the tier the policy decides for the DPD at ``at``."""
+        """The tier changes an input (or a hold's end) decides at ``at``, told to contacts,
+        and the contact decisions due at that instant after them."""
+        changes = self._settle(
+            at, policy, caused_by, cause, late=late, hold=self._hold(at, contact)
+        )
+        self._tell_contacts(changes, at, contact)
+        if contact is not None and self.contacts is not None:
+            self.contacts.advance(at, contact, self._facts, self.outbox)
+        return changes
+
+    def _tell_contacts(
+        self, changes: list[TierChange], at: datetime, contact: ContactContext | None
+    ) -> None:
+        if contact is not None and changes:
+            self._book().on_tiers(changes, contact, self.outbox)
+
+    def _book(self) -> ContactBook:
+        if self.contacts is None:
+            self.contacts = ContactBook(self.borrower_id)
+        return self.contacts
+
+    def _facts(self, at: datetime) -> dict[str, str]:
+        """The figures a contact's template may show at ``at``."""
+        return {
+            "amount_due": str(self.ledger.overdue_amount),
+            "currency": self.currency or "",
+            "days_past_due": str(self.ledger.days_past_due(at)),
+        }
+
+    def _apply_contact(
+        self,
+        event: ContactInput,
+        digest: int,
+        policy: TierPolicy,
+        contact: ContactContext | None,
+    ) -> Applied:
+        """A signal or an outcome: taken in by the contact book at its event time, or at
+        the borrower's clock if that is later (decisions taken stand); it may hold the
+        tier back or release it (a hardship caps it, a resolved dispute lets it catch up)."""
+        if contact is None:
+            raise DomainError(
+                f"event {event.event_id}: signals and contact outcomes need contact "
+                "orchestration, which is off"
+            )
+        self._check_contact(event, contact)
+        event_time = as_utc(event.event_time)
+        clock = self.timeline.clock
+        effective = event_time if clock is None else max(event_time, clock)
+        changes = (
+            []
+            if clock is None or effective <= clock
+            else self._age(clock, effective, policy, contact)
+        )
+        book = self._book()
+        if isinstance(event, BorrowerSignal):
+            book.on_signal(event, contact, self.outbox)
+            cause = reasons.BORROWER_SIGNAL
+        else:
+            book.on_outcome(event, contact, self.outbox)
+            cause = reasons.CONTACT_OUTCOME
+        if self.currency is not None:
+            changes += self._decided(
+                effective, policy, event.event_id, cause, late=False, contact=contact
+            )
+        self.timeline.clock = effective
+        self.recent.add(event.event_id, digest)
+        return Applied(duplicate=False, changes=changes, late=effective > event_time)
+
+    def _check_contact(self, event: ContactInput, contact: ContactContext) -> None:
+        """Refuse, touching nothing, a contact input that cannot be applied."""
+        if event.borrower_id != self.borrower_id:
+            raise DomainError(
+                f"event {event.event_id} is for borrower {event.borrower_id}, "
+                f"not {self.borrower_id}"
+            )
+        if isinstance(event, ContactOutcome):
+            check_promise(event, self.currency, contact.rules.promise_max_days)
+
+    def _settle(
+        self,
+        at: datetime,
+        policy: TierPolicy,
+        caused_by: str,
+        cause: str,
+        *,
+        late: bool,
+        hold: Hold | None = None,
+    ) -> list[TierChange]:
+        """Step one level at a time to the tier the policy decides for the DPD at ``at``,
+        no higher than a ``hold`` allows."""
         treatment = policy.treat(self.ledger.days_past_due(at), self.risk, self.timeline.adjustment)
         self.timeline.adjustment = treatment.adjustment
         target = treatment.tier
         suffix = (*treatment.reasons, reasons.LATE) if late else treatment.reasons
+        if hold is not None and target > hold.ceiling(self.timeline.tier):
+            target = hold.ceiling(self.timeline.tier)
+            suffix = (*suffix, *(reasons.HELD_BY[rule] for rule in hold.rules))
         changes = []
         while self.timeline.tier != target:
             tier = self.timeline.tier + (1 if target > self.timeline.tier else -1)
@@ -337,6 +466,7 @@ class BorrowerState:
             "recent_event_ids": list(self.recent.ids),
             "recent_event_fingerprints": list(self.recent.ids.values()),
             "risk": None if self.risk is None else self.risk.to_dict(),
+            "contacts": None if self.contacts is None else book_to_dict(self.contacts),
         }
 
     @classmethod
@@ -353,14 +483,9 @@ class BorrowerState:
             last_event_at=parse_instant(data["last_event_at"]),
             ledger=Ledger.from_dict(data["ledger"]),
             timeline=TierTimeline.from_dict(data["timeline"]),
-            recent=RecentEvents(dedup_window, _recent_ids(data)),
+            recent=RecentEvents(dedup_window, recent_ids(data)),
             risk=None if data.get("risk") is None else RiskAssessment.from_dict(data["risk"]),
+            contacts=None
+            if data.get("contacts") is None
+            else book_from_dict(data["borrower_id"], data["contacts"]),
         )
-
-
-def _recent_ids(data: dict[str, Any]) -> dict[str, int | None]:
-    """The stored recent ids with their fingerprints; a state written before
-    fingerprints existed has none (``None``: any repeat of such an id is a duplicate)."""
-    ids = data["recent_event_ids"]
-    prints = data.get("recent_event_fingerprints")
-    return dict.fromkeys(ids) if prints is None else dict(zip(ids, prints, strict=True))

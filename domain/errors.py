@@ -51,5 +51,12 @@ class BorrowerLimitExceeded(DomainError):  # noqa: N818 -- as above
     code = "borrower_limit"
 
 
+class BadPromise(DomainError):  # noqa: N818 -- as above
+    """Raised when a promise to pay falls due before the day it was made or further
+    ahead than the policy's ``promise_max_days``: a pause of collection must be bounded."""
+
+    code = "bad_promise"
+
+
 class PolicyError(ValueError):
     """Raised when a tier policy file is missing, malformed or inconsistent."""

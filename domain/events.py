@@ -15,6 +15,7 @@ from typing import Literal
 import orjson
 
 from domain.clock import as_utc
+from domain.contact.events import BorrowerSignal, ContactInput, ContactOutcome
 
 Direction = Literal["escalation", "de-escalation"]
 
@@ -62,7 +63,7 @@ class MissedPayment:
 InputEvent = Payment | MissedPayment
 
 
-def fingerprint(event: InputEvent) -> int:
+def fingerprint(event: InputEvent | ContactInput) -> int:
     """A signed 64-bit digest of everything an input says besides its ``event_id``.
 
     Stable across processes, restarts and Python versions (BLAKE2b over the
@@ -80,8 +81,10 @@ def fingerprint(event: InputEvent) -> int:
     >>> fingerprint(utc) == fingerprint(Payment("e1", "b1", "L1", 501, "EUR", paris))
     False
     """
-    if isinstance(event, Payment):
-        fields: tuple[object, ...] = (
+    if isinstance(event, BorrowerSignal | ContactOutcome):
+        fields: tuple[object, ...] = _contact_fields(event)
+    elif isinstance(event, Payment):
+        fields = (
             "payment",
             event.borrower_id,
             event.loan_id,
@@ -110,6 +113,43 @@ def fingerprint(event: InputEvent) -> int:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(instant: datetime) -> int:
+    return (as_utc(instant) - _EPOCH) // _MICROSECOND
+
+
+def _contact_fields(event: ContactInput) -> tuple[object, ...]:
+    """What a signal or outcome says, normalised like payments' (fixed forever too)."""
+    if isinstance(event, ContactOutcome):
+        promise = event.promise
+        return (
+            "outcome",
+            event.borrower_id,
+            event.action_id,
+            event.channel,
+            event.direction,
+            _micros(event.attempted_at),
+            event.outcome,
+            None
+            if promise is None
+            else (promise.amount, promise.currency, promise.due_date.toordinal()),
+        )
+    prefs = event.preferences
+    said = None
+    if prefs is not None:
+        said = (
+            sorted(prefs.given),
+            prefs.time_zone,
+            None if prefs.channels is None else sorted(prefs.channels),
+            None if prefs.hours is None else [(span.start, span.end) for span in prefs.hours],
+            sorted(prefs.consent),
+            prefs.language,
+        )
+    days = [
+        None if d is None else d.toordinal() for d in (event.until, event.starts_on, event.ends_on)
+    ]
+    return ("signal", event.borrower_id, event.signal, _micros(event.occurred_at), said, days)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from domain.contact.channels import COLLECTION, PERSON_REACHING
 from domain.contact.context import ContactContext, Facts
 from domain.contact.decide import Candidate, Circumstances, Defer, Issue, Verdict, decide
 from domain.contact.events import BorrowerSignal, ContactOutcome
+from domain.contact.holds import Hold, hold_at
 from domain.contact.hours import day_start, local_date, narrow, resolve_zone, window_on
 from domain.contact.journal import Journal, Published, Turn
 from domain.contact.limits import ContactLog
@@ -57,6 +58,9 @@ class ContactBook:
     legal_review_from: datetime | None = None
     """When a legal review may go: the final notice's window opened ``final_notice_days``
     before (None: no final notice in this tier)."""
+    clock: datetime | None = None
+    """The instant of the last decision: none is ever taken before it (an input dated
+    earlier, arriving late, takes effect at the clock; published decisions stand)."""
 
     def __post_init__(self) -> None:
         self.journal = Journal(self.borrower_id)
@@ -72,7 +76,7 @@ class ContactBook:
             return
         last, start = changes[-1], changes[0].previous_tier
         assert all(c.occurred_at == last.occurred_at for c in changes), "one instant at a time"
-        turn, tier = Turn(last.occurred_at, last.event_id, out), last.tier
+        turn, tier = self._turn(last.occurred_at, last.event_id, out), last.tier
         if tier == 0:
             self.journal.withdraw(turn, lambda action, day: "cured")
             self.plan, self.legal_review_from = None, None
@@ -85,7 +89,7 @@ class ContactBook:
 
     def on_signal(self, signal: BorrowerSignal, ctx: ContactContext, out: Published) -> None:
         """Take a signal in: what it stops is cancelled, what it calls for is queued."""
-        turn, kind = Turn(signal.occurred_at, signal.event_id, out), signal.signal
+        turn, kind = self._turn(signal.occurred_at, signal.event_id, out), signal.signal
         standing = self.standing
         standing.apply(signal)
         self.journal.record(turn, "signal_applied", details=(("signal", kind),))
@@ -115,7 +119,7 @@ class ContactBook:
         """Take an outcome in: it counts against the limits unless it reports an action
         the engine issued on that channel; a conversation, a bounce or an opt-out withdraws
         what it forbids; a promise to pay pauses collection."""
-        turn = Turn(outcome.attempted_at, outcome.event_id, out)
+        turn = self._turn(outcome.attempted_at, outcome.event_id, out)
         zone, _ = self._zone(ctx)
         day = local_date(turn.at, zone)
         instructed = self.journal.instructed_on(outcome.action_id, outcome.channel)
@@ -151,7 +155,11 @@ class ContactBook:
         promise, at = self.promise, payment.paid_at
         counts = promise is not None and promise.made_at <= at < promise.deadline
         if counts and promise.pay(payment.amount):  # type: ignore[union-attr]
-            self._settle("promise_kept", Turn(at, payment.event_id, out))
+            self._settle("promise_kept", self._turn(at, payment.event_id, out))
+
+    def hold(self, at: datetime, ctx: ContactContext) -> Hold | None:
+        """What holds the tier back at ``at`` (see :mod:`domain.contact.holds`)."""
+        return hold_at(at, self.standing, self.promise, self._zone(ctx)[0])
 
     # -- time ----------------------------------------------------------------
 
@@ -182,7 +190,7 @@ class ContactBook:
                 self.log.forget_before(local_date(until, self._zone(ctx)[0]), ctx.profile)
                 return
             self._decide_at(
-                Turn(at, f"schedule:{self.borrower_id}:{at.isoformat()}", out), ctx, facts
+                self._turn(at, f"schedule:{self.borrower_id}:{at.isoformat()}", out), ctx, facts
             )
         raise RuntimeError(f"borrower {self.borrower_id}: decisions at one instant do not end")
 
@@ -401,6 +409,13 @@ class ContactBook:
         family = kind.partition(":")[0]
         if family not in self.done and all(o.kind != kind for o in self.one_offs):
             self.one_offs.append(OneOff(kind, turn.at, turn.cause))
+
+    def _turn(self, at: datetime, cause: str, out: Published) -> Turn:
+        """A decision at ``at``, or at the clock if that is later; the clock moves to it."""
+        if self.clock is not None and at < self.clock:
+            at = self.clock
+        self.clock = at
+        return Turn(at, cause, out)
 
     def _zone(self, ctx: ContactContext) -> tuple[ZoneInfo, str | None]:
         return resolve_zone(self.standing.time_zone, ctx.default_zone)

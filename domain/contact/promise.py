@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from domain.clock import format_instant, parse_instant
 from domain.contact.events import ContactOutcome
 from domain.contact.hours import day_start
+from domain.errors import BadPromise, CurrencyMismatch
 from domain.limits import MAX_AMOUNT
 
 
@@ -103,3 +104,24 @@ class PromiseRecord:
 
     def to_list(self) -> list[int]:
         return [self.made, self.kept, self.broken]
+
+
+def check_promise(outcome: ContactOutcome, currency: str | None, max_days: int) -> None:
+    """Refuse a promise to pay the engine could not follow: in another currency than the
+    borrower's, falling due before the day it was made (a day of slack for time zones),
+    or more than ``max_days`` after it (a pause of collection must be bounded)."""
+    promise = outcome.promise
+    if promise is None:
+        return
+    if currency is not None and promise.currency != currency:
+        raise CurrencyMismatch(
+            f"borrower {outcome.borrower_id} is in {currency}; the promise of "
+            f"event {outcome.event_id} is in {promise.currency}"
+        )
+    made = outcome.attempted_at.date()
+    latest = made + timedelta(days=max_days)
+    if not made - timedelta(days=1) <= promise.due_date <= latest:
+        raise BadPromise(
+            f"event {outcome.event_id}: a promise made on {made} must fall due between "
+            f"then and {latest} (promise_max_days), not on {promise.due_date}"
+        )

@@ -35,6 +35,7 @@ def book_to_dict(book: ContactBook) -> dict[str, Any]:
         "promise": None if book.promise is None else book.promise.to_dict(),
         "promises": book.promises.to_list(),
         "legal_review_from": format_instant(book.legal_review_from),
+        "clock": format_instant(book.clock),
     }
 
 
@@ -52,6 +53,7 @@ def book_from_dict(borrower_id: str, data: dict[str, Any]) -> ContactBook:
         promise=None if data["promise"] is None else OpenPromise.from_dict(data["promise"]),
         promises=PromiseRecord(*data["promises"]),
         legal_review_from=parse_instant(data["legal_review_from"]),
+        clock=parse_instant(data["clock"]),
     )
     book.journal = Journal.from_dict(
         borrower_id, data["journal"], lambda action: action_from_dict(borrower_id, action)

@@ -24,14 +24,7 @@ from domain.policy import load_policy
 
 NEW_YORK = ZoneInfo("America/New_York")
 POLICY = load_policy("risk-adjusted")
-CONTEXT = ContactContext(
-    load_profile("us-reg-f"),
-    POLICY.steps,
-    POLICY.contact,  # type: ignore[arg-type]
-    POLICY.version,
-    load_catalogue(),
-    "America/New_York",
-)
+CONTEXT = ContactContext.of(POLICY, load_profile("us-reg-f"), load_catalogue(), "America/New_York")
 MONDAY = datetime(2025, 3, 3, 15, tzinfo=UTC)  # 10:00 in New York
 EVERY_CHANNEL = frozenset({"sms", "email", "push", "call", "letter"})
 
