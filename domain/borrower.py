@@ -292,6 +292,8 @@ class BorrowerState:
                 why = (reasons.AGING, *treatment.reasons)
                 step = [self._emit(self.timeline.tier + 1, at, policy, caused_by, why)]
                 self._tell_contacts(step, at, contact)
+                if book is not None and contact is not None:
+                    book.advance(at, contact, self._facts, self.outbox, cause=caused_by)
             if not step and at <= floor:
                 break  # a hold ended with nothing to catch up: nothing more until later
             changes += step
@@ -340,7 +342,7 @@ class BorrowerState:
         )
         self._tell_contacts(changes, at, contact)
         if contact is not None and self.contacts is not None:
-            self.contacts.advance(at, contact, self._facts, self.outbox)
+            self.contacts.advance(at, contact, self._facts, self.outbox, cause=caused_by)
         return changes
 
     def _tell_contacts(
@@ -356,11 +358,13 @@ class BorrowerState:
 
     def _facts(self, at: datetime) -> dict[str, str]:
         """The figures a contact's template may show at ``at``."""
-        return {
+        facts = {
             "amount_due": str(self.ledger.overdue_amount),
-            "currency": self.currency or "",
             "days_past_due": str(self.ledger.days_past_due(at)),
         }
+        if self.currency is not None:  # none before the first payment or missed installment
+            facts["currency"] = self.currency
+        return facts
 
     def _apply_contact(
         self,

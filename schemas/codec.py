@@ -33,12 +33,14 @@ schemas.errors.KeyMismatch: record key 'b2' does not match borrower_id 'b1'
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, get_args
 
 import orjson
 
+from domain.contact.events import ContactInput
 from domain.events import InputEvent, MissedPayment, Payment
 from schemas import fields as f
+from schemas.contact_inputs import decode_borrower_signal, decode_contact_outcome
 from schemas.dead_letters import dead_letter_key, encode_dead_letter
 from schemas.errors import KeyMismatch, MissingKey, OversizedKey
 from schemas.fields import MAX_KEY_BYTES, SCHEMA_VERSION
@@ -71,9 +73,12 @@ __all__ = [
 DEFAULT_MAX_BYTES = 65536
 """Largest input value decoded; bigger ones are dead-lettered unparsed."""
 
-InputKind = Literal["payments", "missed-payments"]
-INPUT_KINDS: tuple[InputKind, ...] = ("payments", "missed-payments")
+InputKind = Literal["payments", "missed-payments", "borrower-signals", "contact-outcomes"]
+INPUT_KINDS: tuple[InputKind, ...] = get_args(InputKind)
 """The input topics' kinds, in their merge tie order (payments first)."""
+TIER_KINDS: tuple[InputKind, ...] = ("payments", "missed-payments")
+"""The inputs of tiering; the others are read with contact orchestration on."""
+CONTACT_KINDS: tuple[InputKind, ...] = ("borrower-signals", "contact-outcomes")
 
 
 # --- Inputs -----------------------------------------------------------------
@@ -149,9 +154,11 @@ def decode_missed_payment(
     return missed
 
 
-INPUT_DECODERS: dict[str, Callable[..., InputEvent]] = {
+INPUT_DECODERS: dict[str, Callable[..., InputEvent | ContactInput]] = {
     "payments": decode_payment,
     "missed-payments": decode_missed_payment,
+    "borrower-signals": decode_borrower_signal,
+    "contact-outcomes": decode_contact_outcome,
 }
 """Decoder per input topic kind (the contract's topic name, before any deployment prefix)."""
 
@@ -161,13 +168,13 @@ def decode_input(
     value: bytes | None,
     key: bytes | None,
     max_bytes: int = DEFAULT_MAX_BYTES,
-) -> InputEvent:
-    """Decode a record from either input topic, chosen by its contract topic name.
+) -> InputEvent | ContactInput:
+    """Decode a record from any input topic, chosen by its contract topic name.
 
-    >>> decode_input("refunds", b"{}", b"b1")
+    >>> decode_input("refunds", b"{}", b"b1")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown input topic kind 'refunds'; expected one of 'payments', 'missed-payments'
+    ValueError: unknown input topic kind 'refunds'; expected one of 'payments', ...
     """
     try:
         decoder = INPUT_DECODERS[topic_kind]

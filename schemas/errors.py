@@ -18,7 +18,8 @@ that tests and dashboards can tell the reasons apart without parsing text.
 
 from __future__ import annotations
 
-from domain.events import InputEvent, Payment
+from domain.contact.events import ContactInput
+from domain.events import InputEvent
 
 
 class InvalidRecord(Exception):  # noqa: N818 -- the contract's name for a refusal
@@ -162,14 +163,23 @@ class FutureEventTime(InvalidRecord):
 
     code = "future_event_time"
 
-    def __init__(self, event: InputEvent, max_skew_s: float) -> None:
-        field = "paid_at" if isinstance(event, Payment) else "observed_at"
+    def __init__(self, event: InputEvent | ContactInput, max_skew_s: float) -> None:
+        field = _EVENT_TIME_FIELD.get(type(event).__name__, "observed_at")
         super().__init__(
             f"{field} {event.event_time.isoformat()} is more than {max_skew_s:g} s ahead of "
             "the wall clock (ARREARS_MAX_EVENT_SKEW_S): a mis-dated record would age its "
             "whole partition",
             field=field,
         )
+
+
+_EVENT_TIME_FIELD = {
+    "Payment": "paid_at",
+    "MissedPayment": "observed_at",
+    "BorrowerSignal": "occurred_at",
+    "ContactOutcome": "attempted_at",
+}
+"""The wire field holding each input's event time."""
 
 
 class WrongPartition(InvalidRecord):

@@ -20,6 +20,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import RecordMetadata
 from faust.types import TP
 
+from domain.contact.actions import AuditEntry, ContactAction
 from domain.events import TierChange
 from domain.limits import BorrowerLimits
 from domain.policy import TierPolicy, load_policy
@@ -29,11 +30,17 @@ from schemas.codec import (
     encode_tier_change,
     tier_change_headers,
 )
+from schemas.contact_outputs import (
+    audit_entry_headers,
+    contact_action_headers,
+    encode_audit_entry,
+    encode_contact_action,
+)
 from streams.faust_app import build_app
 from streams.idempotence import produce_idempotently
 from streams.metrics import Metrics
 from streams.partitioning import KeyPartitioner
-from streams.processor import INPUT_KINDS, InputKind, InputRecord, TieringProcessor
+from streams.processor import InputKind, InputRecord, TieringProcessor
 from streams.progress import ProgressWatch
 from streams.reroute import Watermark, encode_watermark, forward_headers
 from streams.risk_scoring import RiskScoring
@@ -170,6 +177,8 @@ class _TopicOutputs:
     dead_letters: str
     rerouted: str
     ce_source: str
+    contact_actions_topic: str
+    contact_audit_topic: str
     _queue: deque[_Outgoing] = field(default_factory=deque)
     _sender: asyncio.Task[None] | None = None
 
@@ -179,6 +188,22 @@ class _TopicOutputs:
             change.borrower_id.encode(),
             encode_tier_change(change),
             tier_change_headers(change, self.ce_source),
+        )
+
+    def contact_action(self, action: ContactAction) -> asyncio.Future[RecordMetadata]:
+        return self._enqueue(
+            self.contact_actions_topic,
+            action.borrower_id.encode(),
+            encode_contact_action(action),
+            contact_action_headers(action, source=self.ce_source),
+        )
+
+    def contact_audit(self, entry: AuditEntry) -> asyncio.Future[RecordMetadata]:
+        return self._enqueue(
+            self.contact_audit_topic,
+            entry.borrower_id.encode(),
+            encode_audit_entry(entry),
+            audit_entry_headers(entry, source=self.ce_source),
         )
 
     def dead_letter(self, record: InputRecord, error: Exception) -> asyncio.Future[RecordMetadata]:
@@ -309,7 +334,7 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
         **faust_overrides,
     )
     metrics = Metrics()
-    topics: dict[InputKind, str] = {kind: settings.topic(kind) for kind in INPUT_KINDS}
+    topics: dict[InputKind, str] = {kind: settings.topic(kind) for kind in settings.input_kinds}
     rerouting = settings.wrong_partition == "reroute"
     read = [*topics.values(), *([settings.rerouted_topic] if rerouting else [])]
     inputs = app.topic(*read, key_type=bytes, value_type=bytes)
@@ -335,6 +360,8 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
             dead_letters.get_topic_name(),
             settings.rerouted_topic,
             settings.ce_source,
+            settings.topic("contact-actions"),
+            settings.topic("contact-audit"),
         ),
         table=_TableStore(table),
         offsets=offsets,
@@ -349,6 +376,7 @@ def create_app(settings: Settings, **faust_overrides: Any) -> Runtime:
         metrics=metrics,
         risk=risk,
         limits=BorrowerLimits(settings.max_loans_per_borrower, settings.max_open_installments),
+        contact=settings.contact_context() if settings.contacts == "on" else None,
     )
     table.processor = processor
     return Runtime(

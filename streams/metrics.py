@@ -51,6 +51,18 @@ class Metrics:
         self.duplicates = Counter(
             "arrears_duplicate_events", "Inputs ignored as already applied", registry=r
         )
+        self.contact_actions = Counter(
+            "arrears_contact_actions",
+            "Contact actions published, by type (contact or cancel) and channel",
+            ["type", "channel"],
+            registry=r,
+        )
+        self.contact_decisions = Counter(
+            "arrears_contact_decisions",
+            "Contact decisions audited, by decision and the rule that decided (empty: none)",
+            ["decision", "rule"],
+            registry=r,
+        )
         self.late = Counter(
             "arrears_late_events",
             "Inputs older than the borrower's last tier change, applied at that later instant",

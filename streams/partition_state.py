@@ -94,16 +94,18 @@ class PartitionState:
         stream_time_gauge: Gauge,
         wait_gauge: Gauge,
     ) -> PartitionState:
-        """A partition with nothing read yet; ``topics`` maps each lane to its topic."""
+        """A partition with nothing read yet; ``topics`` maps each lane to its topic (the
+        input kinds read, in tie order, and with ``rerouting`` the re-routing topic)."""
+        kinds = tuple(kind for kind in INPUT_KINDS if kind in topics)
         if rerouting:
             merger: PartitionMerger[tuple[InputRecord, InputEvent]] = PartitionMerger(
-                (*INPUT_KINDS, REROUTED),
+                (*kinds, REROUTED),
                 max_idle_s,
                 rank=merge_rank,
                 unwaited=frozenset({REROUTED}),
             )
         else:
-            merger = PartitionMerger(INPUT_KINDS, max_idle_s)
+            merger = PartitionMerger(kinds, max_idle_s)
         last_offsets: dict[str, int] = {}
         origins = HeardOrigins()
         return cls(

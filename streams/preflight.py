@@ -22,7 +22,6 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
-from streams.processor import INPUT_KINDS
 from streams.settings import PREFIX, Settings
 
 log = structlog.get_logger(__name__)
@@ -40,7 +39,7 @@ def partition_count(settings: Settings, existing: Mapping[str, int]) -> int:
     >>> partition_count(Settings(partitions=8), {})
     8
     """
-    inputs = {n: existing[n] for n in map(settings.topic, INPUT_KINDS) if n in existing}
+    inputs = {n: existing[n] for n in map(settings.topic, settings.input_kinds) if n in existing}
     if len(set(inputs.values())) > 1:
         listing = ", ".join(f"{n}={c}" for n, c in sorted(inputs.items()))
         raise PreflightError(
@@ -73,8 +72,16 @@ async def ensure_topics(settings: Settings) -> dict[str, int]:
 
     Returns the partition count of every topic checked.
     """
-    names = [settings.topic(kind) for kind in INPUT_KINDS]
+    names = [settings.topic(kind) for kind in settings.input_kinds]
     outputs = [settings.topic("tier-changes"), settings.topic("dead-letters")]
+    configs: dict[str, dict[str, str]] = {}
+    if settings.contacts == "on":
+        outputs.append(settings.topic("contact-actions"))
+        audit = settings.topic("contact-audit")
+        outputs.append(audit)
+        # Append-only and kept: the compliance record of every contact decision. The
+        # lender archives it before any retention it sets itself (README, Operations).
+        configs[audit] = {"cleanup.policy": "delete", "retention.ms": "-1"}
     if settings.wrong_partition == "reroute":  # partitioned like the inputs: see streams/reroute.py
         outputs.append(settings.rerouted_topic)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
@@ -91,7 +98,12 @@ async def ensure_topics(settings: Settings) -> dict[str, int]:
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # a racing worker made it
                 await admin.create_topics(
-                    [NewTopic(n, partitions, settings.replication_factor) for n in missing]
+                    [
+                        NewTopic(
+                            n, partitions, settings.replication_factor, topic_configs=configs.get(n)
+                        )
+                        for n in missing
+                    ]
                 )
             counts |= {n: partitions for n in missing}
         return counts
@@ -103,7 +115,7 @@ async def adopt_input_partitions(settings: Settings) -> Settings:
     """Ensure the topics, then settings whose ``partitions`` is the inputs' count: the
     Faust app sizes its changelogs from it, so this runs before the app is built."""
     counts = await ensure_topics(settings)
-    partitions = counts[settings.topic(INPUT_KINDS[0])]
+    partitions = counts[settings.topic(settings.input_kinds[0])]
     if partitions != settings.partitions:
         log.warning(
             f"the input topics have {partitions} partitions; {PREFIX}PARTITIONS="

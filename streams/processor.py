@@ -38,11 +38,13 @@ from prometheus_client import Counter
 
 from domain import reasons
 from domain.borrower import Assessor, BorrowerState
+from domain.contact.actions import AuditEntry, ContactAction
+from domain.contact.context import ContactContext
 from domain.errors import DomainError
 from domain.events import InputEvent, TierChange
 from domain.limits import DEFAULT_LIMITS, BorrowerLimits
 from domain.policy import TierPolicy
-from schemas.codec import INPUT_DECODERS, INPUT_KINDS, InputKind
+from schemas.codec import INPUT_DECODERS, InputKind
 from schemas.errors import BadReroute, FutureEventTime, InvalidRecord, WrongPartition
 from streams.cache import StateCache
 from streams.metrics import Metrics
@@ -114,6 +116,10 @@ class Outputs(Protocol):
 
     def watermark(self, partition: int, watermark: Watermark) -> Awaitable[object]: ...
 
+    def contact_action(self, action: ContactAction) -> Awaitable[object]: ...
+
+    def contact_audit(self, entry: AuditEntry) -> Awaitable[object]: ...
+
 
 class StateTable(Protocol):
     """Durable borrower state: a table whose changelog is partitioned like the inputs."""
@@ -158,6 +164,9 @@ class TieringProcessor:
     they are dead-lettered, ``wrong_partition``). Needs ``partitioner``."""
     origin_expiry_s: float = EXPIRY_S
     origin_discovery_s: float = DISCOVERY_S
+    contact: ContactContext | None = None
+    """Contact orchestration (None: off). On, the topics include the contact inputs and
+    every borrower's contact decisions are published beside its tier changes."""
 
     def __post_init__(self) -> None:
         if (self.risk is None) != (self.policy.risk is None):
@@ -304,7 +313,7 @@ class TieringProcessor:
         self.metrics.rerouted.inc()
 
     def _announce(self, forwarder: Forwarder, partitions: Iterable[int]) -> None:
-        origins = [Origin(kind, p) for p in sorted(partitions) for kind in INPUT_KINDS]
+        origins = [Origin(kind, p) for p in sorted(partitions) for kind in self.topics]
         for destination, watermark in forwarder.announce(origins, self.monotonic()):
             self._futures.append(self.outputs.watermark(destination, watermark))
 
@@ -681,8 +690,11 @@ class TieringProcessor:
             borrower = self._borrower(event.borrower_id)
             state = borrower.state
             assess = self._assessor(borrower, record.partition)
-            applied = state.apply(event, self.policy, assess, self.limits)
-            boundary = _posix(state.next_boundary(self.policy))
+            applied = state.apply(event, self.policy, assess, self.limits, self.contact)
+            boundary = _posix(state.next_boundary(self.policy, self.contact))
+            # Here, not after: an output that cannot be encoded is this input's internal
+            # error (dead-lettered, the borrower put back), never a worker crash loop.
+            self._publish_contacts(state)
         except DomainError as error:
             self._dead_letter(record, error)
             return
@@ -711,8 +723,8 @@ class TieringProcessor:
         for borrower_id in due:
             try:
                 borrower = self._borrower(borrower_id)
-                changes = borrower.state.advance_to(now, self.policy)
-                boundary = _posix(borrower.state.next_boundary(self.policy))
+                changes = borrower.state.advance_to(now, self.policy, self.contact)
+                boundary = _posix(borrower.state.next_boundary(self.policy, self.contact))
             except Exception as error:  # left unscheduled until its next input
                 self._restore(borrower_id)
                 self.metrics.internal_errors.labels("aging").inc()
@@ -726,6 +738,7 @@ class TieringProcessor:
                 )
                 continue
             self._publish(changes)
+            self._publish_contacts(borrower.state)
             self.cache.put(borrower_id, borrower, partition=partition)
             part.schedule.set(borrower_id, boundary)
 
@@ -770,6 +783,19 @@ class TieringProcessor:
             if change.reasons[0] == reasons.AGING:  # also aging inside apply, up to an input
                 self.metrics.aging_steps.inc()
 
+    def _publish_contacts(self, state: BorrowerState) -> None:
+        """Send what the borrower's contact orchestration decided, in order, and empty it."""
+        outbox = state.outbox
+        if not outbox.actions and not outbox.audit:
+            return
+        for action in outbox.actions:
+            self._futures.append(self.outputs.contact_action(action))
+            self.metrics.contact_actions.labels(action.type, action.channel).inc()
+        for entry in outbox.audit:
+            self._futures.append(self.outputs.contact_audit(entry))
+            self.metrics.contact_decisions.labels(entry.decision, entry.rule or "").inc()
+        outbox.clear()
+
     def _internal_error(self, record: InputRecord, event: InputEvent, error: Exception) -> None:
         """Dead-letter a record whose application raised unexpectedly, and put its borrower
         back as it was before it, so a half-applied input leaves no trace."""
@@ -802,7 +828,8 @@ class TieringProcessor:
         try:
             borrower = self._borrower(borrower_id, written=self._writing.get(borrower_id))
             for event in replay:
-                borrower.state.apply(event, self.policy)
+                borrower.state.apply(event, self.policy, contact=self.contact)
+            borrower.state.outbox.clear()  # published already: the replay decides the same
         except Exception as error:
             log.error(
                 "borrower could not be rebuilt; its last written state stands",

@@ -22,9 +22,15 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal
 
+from domain.contact.context import ContactContext
+from domain.contact.hours import UnknownTimeZone, zone_named
+from domain.contact.profile import ProfileError, load_profile
+from domain.contact.templates import load_catalogue
+from domain.contact.treatment import TreatmentError
 from domain.errors import PolicyError
 from domain.limits import DEFAULT_LIMITS
 from domain.policy import load_policy
+from schemas.codec import CONTACT_KINDS, TIER_KINDS, InputKind
 
 PREFIX = "ARREARS_"
 
@@ -35,7 +41,16 @@ STORES = ("memory://", "rocksdb://")
 
 MAX_TOPIC_NAME = 249
 """Kafka's longest topic name."""
-SERVICE_TOPICS = ("payments", "missed-payments", "tier-changes", "dead-letters")
+SERVICE_TOPICS = (
+    "payments",
+    "missed-payments",
+    "tier-changes",
+    "dead-letters",
+    "borrower-signals",
+    "contact-outcomes",
+    "contact-actions",
+    "contact-audit",
+)
 """Topic names after ``ARREARS_TOPIC_PREFIX``."""
 CHANGELOG_SUFFIXES = ("-borrowers-changelog", "-risk-models-changelog")
 """What Faust appends to the app id to name the tables' changelog topics."""
@@ -169,10 +184,22 @@ class Settings:
     idempotent_producer: Literal["auto", "on", "off"] = "auto"
     """``on``: produce idempotently (KIP-98: the broker drops retried batches).
     ``auto``: when the broker hands out producer ids (Kafka does, Tansu not)."""
+    contacts: Literal["on", "off"] = "off"
+    """Contact orchestration: ``on`` also reads ``borrower-signals`` and
+    ``contact-outcomes`` and publishes ``contact-actions`` and ``contact-audit``
+    (the policy's treatments, under ``ARREARS_PROFILE``'s limits)."""
+    profile: str = "us-reg-f"
+    """Jurisdiction profile of the contact limits: a shipped profile name (``us-reg-f``,
+    ``cn-2026``) or a path to a profile TOML file."""
+    default_time_zone: str = "America/New_York"
+    """The lender's IANA time zone: contact hours for borrowers whose own zone is not
+    known or not valid (the action says so in its reasons)."""
 
     def __post_init__(self) -> None:
         checks = [
             (self._loads_policy(), "policy", "is not a usable policy"),
+            (self.contacts in ("on", "off"), "contacts", "must be 'on' or 'off'"),
+            (self._loads_contacts(), "profile", "is not a usable profile"),
             (self.clock in ("wall", "event"), "clock", "must be 'wall' or 'event'"),
             (
                 self.wrong_partition in ("reroute", "dead-letter"),
@@ -254,6 +281,44 @@ class Settings:
         for ok, name, why in checks:
             if not ok:
                 raise SettingsError(f"{PREFIX}{name.upper()}={getattr(self, name)!r} {why}")
+
+    def _loads_contacts(self) -> bool:
+        """Load the profile, the lender's zone and (with contacts on) the policy's
+        treatments and templates at start-up, naming the variable at fault."""
+        try:
+            load_profile(self.profile)
+        except ProfileError as error:
+            raise SettingsError(f"{PREFIX}PROFILE={self.profile!r}: {error}") from None
+        try:
+            zone_named(self.default_time_zone)
+        except UnknownTimeZone:
+            raise SettingsError(
+                f"{PREFIX}DEFAULT_TIME_ZONE={self.default_time_zone!r} is not an IANA time "
+                "zone such as 'America/New_York'"
+            ) from None
+        if self.contacts == "on":
+            try:
+                self.contact_context()
+            except (TreatmentError, KeyError) as error:
+                raise SettingsError(
+                    f"{PREFIX}CONTACTS=on needs a policy with treatments whose templates "
+                    f"are in the catalogue; {PREFIX}POLICY={self.policy!r}: {error}"
+                ) from None
+        return True
+
+    def contact_context(self) -> ContactContext:
+        """What contact decisions share in this deployment (contacts on)."""
+        return ContactContext.of(
+            load_policy(self.policy),
+            load_profile(self.profile),
+            load_catalogue(),
+            self.default_time_zone,
+        )
+
+    @property
+    def input_kinds(self) -> tuple[InputKind, ...]:
+        """The input topics read, in merge tie order."""
+        return TIER_KINDS + (CONTACT_KINDS if self.contacts == "on" else ())
 
     def _loads_policy(self) -> bool:
         """Load the policy once at start-up, so a typo in its name or its file stops the

@@ -100,4 +100,5 @@ class AuditEntry:
     until: datetime | None = None
     """For ``deferred``: when the decision will be taken again."""
     details: tuple[tuple[str, str], ...] = field(default=())
-    """Further facts, e.g. the window issued, the outcome reported, the signal applied."""
+    """Further facts, e.g. the window issued, the outcome reported, the signal applied;
+    sorted by name (the wire contract's canonical form)."""

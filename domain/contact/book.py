@@ -180,17 +180,21 @@ class ContactBook:
         out: Published,
         *,
         before: bool = False,
+        cause: str | None = None,
     ) -> None:
         """Take every decision due up to ``until`` (``before``: strictly before it, to leave
-        those of that instant until tier changes there are taken in), in time order."""
+        those of that instant until tier changes there are taken in), in time order.
+        Decisions due at ``until`` itself are ``cause``'s when given (the input or tier
+        change of that instant), else time's."""
         for _ in range(MAX_DECISIONS_PER_ADVANCE):
             at = self.next_due(ctx)
             if at is None or at > until or (before and at == until):
                 self.journal.forget(until, local_date(until, self._zone(ctx)[0]))
                 self.log.forget_before(local_date(until, self._zone(ctx)[0]), ctx.profile)
                 return
+            scheduled = f"schedule:{self.borrower_id}:{at.isoformat()}"
             self._decide_at(
-                self._turn(at, f"schedule:{self.borrower_id}:{at.isoformat()}", out), ctx, facts
+                self._turn(at, cause if cause and at >= until else scheduled, out), ctx, facts
             )
         raise RuntimeError(f"borrower {self.borrower_id}: decisions at one instant do not end")
 
@@ -374,10 +378,14 @@ class ContactBook:
         promise = OpenPromise.make(outcome, zone, grace_days=ctx.rules.promise_grace_days)
         self.promise = promise
         self.promises.made += 1
-        details = [("amount", str(promise.amount)), ("due_date", promise.due_date.isoformat())]
+        details = [
+            ("amount", str(promise.amount)),
+            ("due_date", promise.due_date.isoformat()),
+            ("deadline", promise.deadline.isoformat()),
+        ]
         if replaced is not None:
             details.append(("replaces", replaced.event_id))
-        self.journal.record(turn, "promise_made", until=promise.deadline, details=details)
+        self.journal.record(turn, "promise_made", details=details)
         self._withdraw(turn, _collection, "promise_pending")
         self.one_offs = [o for o in self.one_offs if o.family != "promise_reminder"]
         eve = promise.due_date - timedelta(days=1)

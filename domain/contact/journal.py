@@ -32,6 +32,10 @@ class Published:
     actions: list[ContactAction] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
 
+    def clear(self) -> None:
+        self.actions.clear()
+        self.audit.clear()
+
 
 @dataclass(frozen=True, slots=True)
 class Turn:
@@ -133,7 +137,7 @@ class Journal:
                 purpose=purpose,
                 tier=tier,
                 until=until,
-                details=tuple(details),
+                details=tuple(sorted(details)),
             )
         )
 

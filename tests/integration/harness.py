@@ -198,10 +198,12 @@ async def status(worker: WorkerProcess) -> dict[str, object] | None:
 
 
 def topics_read(worker: WorkerProcess) -> int:
-    """Topics a worker reads per input partition: payments, missed payments and (unless
-    refused rather than re-routed, ``ARREARS_WRONG_PARTITION=dead-letter``) the re-routing
-    topic."""
-    return 2 if worker.env.get("ARREARS_WRONG_PARTITION") == "dead-letter" else 3
+    """Topics a worker reads per input partition: payments, missed payments, with contact
+    orchestration on the signals and outcomes, and (unless refused rather than re-routed,
+    ``ARREARS_WRONG_PARTITION=dead-letter``) the re-routing topic."""
+    contacts = 2 if worker.env.get("ARREARS_CONTACTS") == "on" else 0
+    rerouting = 0 if worker.env.get("ARREARS_WRONG_PARTITION") == "dead-letter" else 1
+    return 2 + contacts + rerouting
 
 
 SETTLE_S = 0.5

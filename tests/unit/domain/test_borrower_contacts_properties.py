@@ -18,6 +18,12 @@ from domain.borrower import BorrowerState
 from domain.contact.events import BorrowerSignal, ContactOutcome, Promise
 from domain.errors import DomainError
 from domain.events import MissedPayment, Payment
+from schemas.contact_outputs import (
+    decode_audit_entry,
+    decode_contact_action,
+    encode_audit_entry,
+    encode_contact_action,
+)
 from tests.contact_checker import violations
 
 START = datetime(2025, 1, 1, 15, tzinfo=UTC)
@@ -101,6 +107,10 @@ def test_contacts_stay_lawful_and_a_restart_changes_nothing(
 ) -> None:
     whole = run(history)
     assert violations(inputs_of(history), whole.outbox.actions) == []
+    for action in whole.outbox.actions:  # every decision fits the wire contract
+        assert decode_contact_action(encode_contact_action(action)) == action
+    for entry in whole.outbox.audit:
+        assert decode_audit_entry(encode_audit_entry(entry)) == entry
     restarted = run(history, restart_at=restart_at)
     assert restarted.outbox == whole.outbox
     assert restarted.to_dict() == whole.to_dict()

@@ -23,9 +23,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.borrower import BorrowerState
+from domain.contact.actions import AuditEntry, ContactAction
+from domain.contact.events import BorrowerSignal, ContactInput, ContactOutcome
 from domain.events import InputEvent, MissedPayment, Payment, TierChange
 from domain.policy import load_policy
 from schemas.codec import encode_missed_payment, encode_payment
+from schemas.contact_inputs import encode_borrower_signal, encode_contact_outcome
 from streams.processor import InputKind, InputRecord, TieringProcessor
 from streams.reroute import Watermark, encode_watermark, forward_headers
 from streams.stored import Borrower, decode_borrower, is_partition_mark
@@ -39,6 +42,11 @@ TOPICS: dict[InputKind, str] = {
     "missed-payments": "acme.missed-payments",
 }
 """Deployment topic names, prefixed so tests notice a kind used where a topic is meant."""
+CONTACT_TOPICS: dict[InputKind, str] = TOPICS | {
+    "borrower-signals": "acme.borrower-signals",
+    "contact-outcomes": "acme.contact-outcomes",
+}
+"""The topics read with contact orchestration on."""
 
 
 class Journal(list[str]):
@@ -74,7 +82,17 @@ class FakeOutputs:
         self.dead_letters: list[tuple[InputRecord, Exception]] = []
         self.rerouted: list[RoutedRecord] = []
         """Records written to the re-routing topic (forwards and watermarks), in order."""
+        self.contact_actions: list[ContactAction] = []
+        self.contact_audit_entries: list[AuditEntry] = []
         self.sent: list[Sent] = []
+
+    def contact_action(self, action: ContactAction) -> asyncio.Future[object]:
+        self.contact_actions.append(action)
+        return self._send(f"ca {action.action_id}")
+
+    def contact_audit(self, entry: AuditEntry) -> asyncio.Future[object]:
+        self.contact_audit_entries.append(entry)
+        return self._send(f"au {entry.audit_id}")
 
     def tier_change(self, change: TierChange) -> asyncio.Future[object]:
         self.tier_changes.append(change)
@@ -254,18 +272,26 @@ def missed(event_id: str, due: str, amount: int = 100, **options: Any) -> Missed
     return builders.missed(event_id, due, amount, **options)
 
 
-def kind_of(event: InputEvent) -> InputKind:
+def kind_of(event: InputEvent | ContactInput) -> InputKind:
+    if isinstance(event, BorrowerSignal):
+        return "borrower-signals"
+    if isinstance(event, ContactOutcome):
+        return "contact-outcomes"
     return "payments" if isinstance(event, Payment) else "missed-payments"
 
 
-def encode(event: InputEvent) -> bytes:
+def encode(event: InputEvent | ContactInput) -> bytes:
+    if isinstance(event, BorrowerSignal):
+        return encode_borrower_signal(event)
+    if isinstance(event, ContactOutcome):
+        return encode_contact_outcome(event)
     return encode_payment(event) if isinstance(event, Payment) else encode_missed_payment(event)
 
 
 class Feed:
     """Builds input records with consecutive offsets per topic-partition and journaling acks."""
 
-    def __init__(self, journal: Journal, topics: dict[InputKind, str] = TOPICS) -> None:
+    def __init__(self, journal: Journal, topics: dict[InputKind, str] = CONTACT_TOPICS) -> None:
         self.journal = journal
         self.topics = topics
         self.next_offsets: dict[tuple[InputKind, int], int] = defaultdict(int)
@@ -293,7 +319,7 @@ class Feed:
         return InputRecord(kind, topic, partition, offset, key, value, ack)
 
     def event(
-        self, event: InputEvent, *, partition: int = 0, offset: int | None = None
+        self, event: InputEvent | ContactInput, *, partition: int = 0, offset: int | None = None
     ) -> InputRecord:
         """The record a well-behaved producer writes for ``event``."""
         return self.record(

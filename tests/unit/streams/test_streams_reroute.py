@@ -285,7 +285,7 @@ class TestForwarding:
         forward = f"sent rr {TOPICS['missed-payments']}/0@0"
         announced = rig.journal[: rig.journal.index(forward)]
         assert sorted(announced) == sorted(
-            f"sent wm {kind}/0>{d}" for kind in INPUT_KINDS for d in (1, 2, 3)
+            f"sent wm {kind}/0>{d}" for kind in TOPICS for d in (1, 2, 3)
         )
         after = rig.journal[rig.journal.index(f"confirmed rr {TOPICS['missed-payments']}/0@0") :]
         assert "sent wm missed-payments/0>2" in after

@@ -62,7 +62,7 @@ class TestReadingValues:
             ("ARREARS_LOG_FORMAT", "json", "log_format", "json"),
             ("ARREARS_POLICY", "dpd-only", "policy", "dpd-only"),
             ("ARREARS_APP_ID", "a" * 227, "app_id", "a" * 227),
-            ("ARREARS_TOPIC_PREFIX", "p" * 234, "topic_prefix", "p" * 234),
+            ("ARREARS_TOPIC_PREFIX", "p" * 233, "topic_prefix", "p" * 233),
             ("ARREARS_BROKER_URL", "kafka://[::1]:9092", "broker_url", "kafka://[::1]:9092"),
             ("ARREARS_WEB_HOST", "::", "web_host", "::"),
             ("ARREARS_WEB_HOST", "worker-0.arrears.svc", "web_host", "worker-0.arrears.svc"),
@@ -98,6 +98,9 @@ class TestReadingValues:
 
 INVALID = [
     ("ARREARS_IDEMPOTENT_PRODUCER", "yes"),
+    ("ARREARS_CONTACTS", "yes"),
+    ("ARREARS_PROFILE", "us"),
+    ("ARREARS_DEFAULT_TIME_ZONE", "EST5"),
     ("ARREARS_CLOCK", "moon"),
     ("ARREARS_WRONG_PARTITION", "drop"),
     ("ARREARS_STALL_AFTER_S", "0"),
@@ -216,7 +219,7 @@ class TestDescribe:
 
 class TestTopicNameLimits:
     def test_the_longest_accepted_names_give_only_legal_topics(self) -> None:
-        longest = Settings(app_id="a" * 227, topic_prefix="p" * 234)
+        longest = Settings(app_id="a" * 227, topic_prefix="p" * 233)
         app = create_app(longest).app
         names = [
             *(t.changelog_topic.get_topic_name() for t in app.tables.values()),

@@ -12,6 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.contact.events import Promise
+from schemas.contact_outputs import (
+    decode_audit_entry,
+    decode_contact_action,
+    encode_audit_entry,
+    encode_contact_action,
+)
 from tests.contact_checker import violations
 
 _signals = st.sampled_from(
@@ -132,6 +138,10 @@ def test_no_issued_action_breaks_a_limit_and_a_replay_is_identical(
 ) -> None:
     borrower = run(script)
     assert violations(borrower.inputs, borrower.out.actions) == []
+    for action in borrower.out.actions:  # every decision fits the wire contract
+        assert decode_contact_action(encode_contact_action(action)) == action
+    for entry in borrower.out.audit:
+        assert decode_audit_entry(encode_audit_entry(entry)) == entry
     again = run(script)
     assert again.out == borrower.out
     ids = [a.action_id for a in borrower.out.actions]
