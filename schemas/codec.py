@@ -40,9 +40,8 @@ import orjson
 from domain.contact.events import ContactInput
 from domain.events import InputEvent, MissedPayment, Payment
 from schemas import fields as f
-from schemas.contact_inputs import decode_borrower_signal, decode_contact_outcome
+from schemas.contact_inputs import DEFAULT_MAX_BYTES, decode_borrower_signal, decode_contact_outcome
 from schemas.dead_letters import dead_letter_key, encode_dead_letter
-from schemas.errors import KeyMismatch, MissingKey, OversizedKey
 from schemas.fields import MAX_KEY_BYTES, SCHEMA_VERSION
 from schemas.tier_changes import (
     DEFAULT_CE_SOURCE,
@@ -70,8 +69,6 @@ __all__ = [
     "tier_change_headers",
 ]
 
-DEFAULT_MAX_BYTES = 65536
-"""Largest input value decoded; bigger ones are dead-lettered unparsed."""
 
 InputKind = Literal["payments", "missed-payments", "borrower-signals", "contact-outcomes"]
 INPUT_KINDS: tuple[InputKind, ...] = get_args(InputKind)
@@ -84,41 +81,11 @@ CONTACT_KINDS: tuple[InputKind, ...] = ("borrower-signals", "contact-outcomes")
 # --- Inputs -----------------------------------------------------------------
 
 
-def _oversized_key(key: bytes) -> OversizedKey:
-    """The refusal of a key no borrower_id can equal, raised before anything is parsed, like
-    an oversized value's (the decoders test the size inline: it is read per record)."""
-    return OversizedKey(
-        f"record key of {len(key)} bytes exceeds the {MAX_KEY_BYTES}-byte limit "
-        f"(a borrower_id is at most {f.MAX_IDENTIFIER_LENGTH} characters)"
-    )
-
-
-def _check_key(key: bytes | None, borrower_id: str) -> None:
-    """The key must be the borrower_id, so one borrower's events share a partition and a state."""
-    if key == borrower_id.encode():
-        return
-    if not key:
-        raise MissingKey(
-            "record has no key; inputs must be keyed by borrower_id so that all of a "
-            "borrower's events reach the same partition"
-        )
-    try:
-        text = key.decode()
-    except UnicodeDecodeError:
-        raise KeyMismatch(
-            f"record key {key[:64]!r} is not UTF-8, so it cannot match borrower_id "
-            f"{f.show(borrower_id)}"
-        ) from None
-    f.check_identifier_text(text, "record key")
-    raise KeyMismatch(f"record key {f.show(text)} does not match borrower_id {f.show(borrower_id)}")
-
-
 def decode_payment(
     value: bytes | None, key: bytes | None, *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Payment:
     """Decode a ``payments`` record; raise :class:`~schemas.errors.InvalidRecord` if it is bad."""
-    if key is not None and len(key) > MAX_KEY_BYTES:
-        raise _oversized_key(key)
+    f.check_key_size(key)
     obj = f.load_object(value, max_bytes)
     payment = Payment(
         event_id=f.read_identifier(obj, "event_id"),
@@ -129,7 +96,7 @@ def decode_payment(
         paid_at=f.read_timestamp(obj, "paid_at"),
         installment_id=f.read_optional_identifier(obj, "installment_id"),
     )
-    _check_key(key, payment.borrower_id)
+    f.check_key(key, payment.borrower_id)
     return payment
 
 
@@ -137,8 +104,7 @@ def decode_missed_payment(
     value: bytes | None, key: bytes | None, *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> MissedPayment:
     """Decode a ``missed-payments`` record; raise :class:`~schemas.errors.InvalidRecord` if bad."""
-    if key is not None and len(key) > MAX_KEY_BYTES:
-        raise _oversized_key(key)
+    f.check_key_size(key)
     obj = f.load_object(value, max_bytes)
     missed = MissedPayment(
         event_id=f.read_identifier(obj, "event_id"),
@@ -150,7 +116,7 @@ def decode_missed_payment(
         currency=f.read_currency(obj),
         observed_at=f.read_timestamp(obj, "observed_at"),
     )
-    _check_key(key, missed.borrower_id)
+    f.check_key(key, missed.borrower_id)
     return missed
 
 

@@ -71,7 +71,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 65536
-"""Largest value decoded: :data:`schemas.codec.DEFAULT_MAX_BYTES` (a test keeps them equal)."""
+"""Largest input value decoded, on every input topic; bigger ones are dead-lettered
+unparsed (:mod:`schemas.codec` re-exports it)."""
 
 PREFERENCE_FIELDS = ("time_zone", "channels", "hours", "consent", "language")
 """The fields of a ``contact_preferences`` signal, in the order they are written."""

@@ -554,10 +554,7 @@ def read_codes(obj: dict[str, Any], field: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-# --- Readers added for the contact inputs (borrower-signals, contact-outcomes) --
-#
-# The key checks repeat schemas.codec's private ones, rule and message: the contact
-# decoders are registered in schemas.codec, which imports them, so they cannot import it.
+# --- Record keys and versions, shared by every input decoder ---------------------
 
 
 def check_key_size(key: bytes | None) -> None:

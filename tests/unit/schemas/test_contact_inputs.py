@@ -698,7 +698,8 @@ def records(
         else:
             record[field] = draw(json_values if action == "junk" else kinds[field])
     record.update(draw(st.dictionaries(st.text(max_size=8), json_values, max_size=2)))
-    touched |= {name for name in set(base) & set(record) if record[name] != base[name]}
+    # A key the extras added may be a field the base leaves out (an optional one): touched.
+    touched |= {name for name in record if name not in base or record[name] != base[name]}
     return record, touched
 
 
