@@ -196,8 +196,12 @@ def _first_change(before: datetime, after: datetime, zone: ZoneInfo) -> datetime
     return after
 
 
-def _stretches(day: date, zone: ZoneInfo) -> list[tuple[datetime, datetime, timedelta]]:
-    """UTC stretches ``(start, end, offset)`` of constant offset covering local ``day``."""
+@functools.lru_cache(maxsize=8192)
+def _stretches(day: date, zone: ZoneInfo) -> tuple[tuple[datetime, datetime, timedelta], ...]:
+    """UTC stretches ``(start, end, offset)`` of constant offset covering local ``day``.
+
+    Cached: a pure function of its arguments, and nine tenths of a window's cost (the
+    offset probes); every contact decision and every due-time asks for a few days."""
     midnight = datetime.combine(day, time(), UTC)
     start, stop = midnight - _BEFORE, midnight + _AFTER
     stretches = []
@@ -210,7 +214,7 @@ def _stretches(day: date, zone: ZoneInfo) -> list[tuple[datetime, datetime, time
             start, offset = change, _offset(change, zone)
         probe = following
     stretches.append((start, stop, offset))
-    return stretches
+    return tuple(stretches)
 
 
 def _intervals(
