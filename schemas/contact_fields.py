@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from schemas.errors import BadLanguage, BadTimeZone, InvalidRecord, OutOfRange, WrongType
-from schemas.fields import FORBIDDEN_RE, code_point, require, show
+from schemas.fields import check_identifier_text, require, show
 
 MAX_TIME_ZONE_LENGTH = 64
 """Longest ``time_zone``: twice the longest IANA key (``America/Argentina/ComodRivadavia``)."""
@@ -102,14 +102,9 @@ def read_time_zone(obj: dict[str, Any], field: str) -> str:
             f"characters, such as 'Europe/Paris', got {got}",
             field=field,
         )
-    found = FORBIDDEN_RE.search(value)
-    if found is not None:
-        raise BadTimeZone(
-            f"field {field!r} contains {code_point(found.group())} at position "
-            f"{found.start()}: {show(value)}; a time-zone name may not hold control, "
-            "line-separator or bidirectional formatting characters",
-            field=field,
-        )
+    check_identifier_text(
+        value, f"field {field!r}", field=field, error=BadTimeZone, holder="a time-zone name"
+    )
     return value
 
 

@@ -37,6 +37,7 @@ from schemas.errors import (
     BadDate,
     BadIdentifier,
     BadTimestamp,
+    InvalidRecord,
     KeyMismatch,
     MissingField,
     MissingKey,
@@ -115,7 +116,7 @@ IDENTIFIER_PATTERN = f"^[^{_FORBIDDEN_IN_IDENTIFIER}]*$"
 _DATE_RE = re.compile(_DATE)
 _TIMESTAMP_RE = re.compile(_DATE + _TIME)
 _CURRENCY_RE = re.compile("[A-Z]{3}")
-FORBIDDEN_RE = re.compile(f"[{_FORBIDDEN_IN_IDENTIFIER}]")
+_FORBIDDEN_RE = re.compile(f"[{_FORBIDDEN_IN_IDENTIFIER}]")
 
 # Controls have no character name in Unicode, only aliases; these are the ones
 # an operator is likely to meet. Others are named by their block.
@@ -233,23 +234,32 @@ def read_identifier(obj: dict[str, Any], field: str) -> str:
     return value
 
 
-def check_identifier_text(value: str, what: str, *, field: str | None = None) -> None:
+def check_identifier_text(
+    value: str,
+    what: str,
+    *,
+    field: str | None = None,
+    error: type[InvalidRecord] = BadIdentifier,
+    holder: str = "identifiers",
+) -> None:
     """Refuse ``value`` if it holds a character no identifier may hold, naming the first.
 
-    ``what`` starts the message (a field name, or "record key").
+    ``what`` starts the message (a field name, or "record key"); ``error`` and ``holder``
+    say what is refused, for other names that end up in logs and contact systems (a
+    time-zone name).
 
     >>> check_identifier_text("b-1" + chr(0x202E) + "1", "borrower_id")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     schemas.errors.BadIdentifier: borrower_id contains U+202E (RIGHT-TO-LEFT OVERRIDE) at ...
     """
-    found = FORBIDDEN_RE.search(value)
+    found = _FORBIDDEN_RE.search(value)
     if found is None:
         return
     char = found.group()
-    raise BadIdentifier(
+    raise error(
         f"{what} contains {code_point(char)} at position {found.start()}: {show(value)}; "
-        "identifiers may not hold control, line-separator or bidirectional formatting "
+        f"{holder} may not hold control, line-separator or bidirectional formatting "
         "characters",
         field=field,
     )
