@@ -4,19 +4,29 @@ the inputs a borrower's book was given and the actions published, and lists ever
 instruction that broke a limit.
 
 It deliberately shares nothing with ``domain/contact`` beyond the data types: its own
-reading of days, hours, stops, pauses, consent and call counts.
+reading of days, hours, stops, pauses, consent, promises and call counts.
+
+What was known when: an action is judged against the inputs known at its instant.
+An input is known from its event time, or, on a broker, from the instant the
+engine's audit says it took it in (``known_at``): an input that arrives after
+later ones were applied (a contact system reporting late) is taken in late, and
+the engine can only be held to what it had been told.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.contact.actions import ContactAction
 from domain.contact.events import BorrowerSignal, ContactOutcome
+from domain.contact.hours import LocalSpan
+from domain.events import Payment
+
+Input = BorrowerSignal | ContactOutcome | Payment
 
 COLLECTION = {
     "payment_reminder",
@@ -27,14 +37,16 @@ COLLECTION = {
     "legal_review",
 }
 REACHING = {"sms", "email", "push", "call"}
+GENTLE = {"sms", "email", "push", "letter"}
+TALKS = ("reached", "refused", "promise_to_pay")
 
 
 @dataclass(frozen=True)
 class Rules:
-    """The figures checked (us-reg-f's by default)."""
+    """The figures checked (us-reg-f's and the shipped policies' by default)."""
 
     zone: str = "America/New_York"
-    """Where the borrowers live (for the days of reported outcomes)."""
+    """Where borrowers without a valid stated zone live (the lender's zone)."""
     opens: time = time(8)
     closes: time = time(21)
     default_channels: frozenset[str] = frozenset({"call", "push", "letter"})
@@ -42,37 +54,66 @@ class Rules:
     call_days: int = 7
     blackout_days: int = 7
     daily_cap: int = 3
+    final_notice_days: int = 14
+    promise_grace_days: int = 2
+
+
+@dataclass
+class _Promise:
+    amount: int
+    currency: str
+    due: date
+    ends: datetime
+    """The start of the local day after the due date plus the grace days."""
+    paid: int = 0
+    reminders: int = 0
 
 
 @dataclass
 class _Borrower:
+    zone: ZoneInfo
     channels: frozenset[str] | None = None
+    hours: tuple[LocalSpan, ...] | None = None
     consent: dict[str, bool] = field(default_factory=dict)
     blocked: set[str] = field(default_factory=set)
     disputed: bool = False
     ceased: bool = False
     stopped: bool = False
     space: tuple[date, date] | None = None
+    hardship_until: date | None = None
+    promise: _Promise | None = None
     conversations: list[date] = field(default_factory=list)
+
+    def promise_open(self, at: datetime) -> _Promise | None:
+        promise = self.promise
+        if promise is None or promise.paid >= promise.amount or at >= promise.ends:
+            return None
+        return promise
 
 
 US_REG_F = Rules()
 
 
 def violations(
-    inputs: Iterable[BorrowerSignal | ContactOutcome],
+    inputs: Iterable[Input],
     actions: list[ContactAction],
     rules: Rules = US_REG_F,
+    known_at: Mapping[str, datetime] | None = None,
 ) -> list[str]:
     """Every rule an issued action broke, as readable lines (empty: none).
 
     An action is checked against what was known at the instant it was issued, inputs of
     that instant included; one withdrawn at that same instant is let off (it came just
     before the input that forbade it). Every action still open when an input forbade it
-    must have been withdrawn then (:func:`_withdrawals`)."""
-    found: list[str] = []
-    events = sorted(inputs, key=lambda e: e.event_time)
-    state = _Borrower()
+    must have been withdrawn then (:func:`_withdrawals`). ``known_at`` gives, by event
+    id, when a signal or outcome was taken in, if not at its event time."""
+    known = known_at or {}
+
+    def when(event: Input) -> datetime:
+        return known.get(event.event_id, event.event_time)
+
+    events = sorted(inputs, key=when)
+    state = _Borrower(_zone(rules.zone, rules))
     by_id = {a.action_id: a for a in actions}
     cancels = {a.cancels: a for a in actions if a.type == "cancel"}
     cancelled_before_window = {
@@ -80,21 +121,34 @@ def violations(
         for cancelled, cancel in cancels.items()
         if by_id[cancelled].not_before > cancel.issued_at  # type: ignore[index]
     }
+    notices = [
+        a
+        for a in actions
+        if a.type == "contact"
+        and a.purpose == "final_notice"
+        and a.action_id not in cancelled_before_window
+    ]
     attempts: Counter[date] = Counter()
     contacts: Counter[date] = Counter()
+    found: list[str] = []
     position = 0
     for action in sorted(actions, key=lambda a: (a.issued_at, a.sequence)):
-        while position < len(events) and events[position].event_time <= action.issued_at:
+        while position < len(events) and when(events[position]) <= action.issued_at:
             _take(state, events[position], attempts, contacts, rules)
             position += 1
         if action.type != "contact":
             continue
         zone = ZoneInfo(action.time_zone)
         day = action.not_before.astimezone(zone).date()
-        found += _check_window(action, zone, day, rules)
+        if zone.key != state.zone.key:
+            found.append(f"{action.action_id}: window in {zone.key}, borrower in {state.zone.key}")
+        found += _check_window(action, zone, day, state, rules)
         cancel = cancels.get(action.action_id)
         if cancel is None or cancel.issued_at > action.issued_at:
             found += _check_standing(action, state, day, rules)
+            found += _check_promise(action, state, day)
+        if action.purpose == "legal_review":
+            found += _check_notice(action, notices, rules)
         if action.action_id in cancelled_before_window or action.channel not in REACHING:
             continue
         if contacts[day] >= rules.daily_cap:
@@ -105,11 +159,22 @@ def violations(
         if action.channel == "call":
             attempts[day] += 1
             found += _check_calls(action, day, attempts, state, rules)
-    return found + _withdrawals(events, actions, cancels, rules)
+    return found + _withdrawals(events, when, actions, cancels, rules)
+
+
+def _zone(name: str | None, rules: Rules) -> ZoneInfo:
+    """The borrower's zone: the stated one if it names a zone, else the lender's."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo(rules.zone)
 
 
 def _withdrawals(
-    events: list[BorrowerSignal | ContactOutcome],
+    events: list[Input],
+    when: Callable[[Input], datetime],
     actions: list[ContactAction],
     cancels: dict[str | None, ContactAction],
     rules: Rules,
@@ -117,7 +182,7 @@ def _withdrawals(
     """Every action still open when an input forbade it was withdrawn at that input."""
     found = []
     for event in events:
-        at = event.event_time
+        at = when(event)
         for action in actions:
             if action.type != "contact" or not action.issued_at <= at < action.not_after:
                 continue
@@ -129,43 +194,77 @@ def _withdrawals(
     return found
 
 
-def _forbids(event: BorrowerSignal | ContactOutcome, action: ContactAction, rules: Rules) -> bool:
-    collection = action.purpose in COLLECTION
+def _forbids(event: Input, action: ContactAction, rules: Rules) -> bool:
+    if isinstance(event, Payment):
+        return False
+    zone = ZoneInfo(action.time_zone)
+    day = action.not_before.astimezone(zone).date()
     if isinstance(event, ContactOutcome):
-        zone = ZoneInfo(action.time_zone)
-        talked = event.attempted_at.astimezone(ZoneInfo(rules.zone)).date()
-        day = action.not_before.astimezone(zone).date()
+        return _outcome_forbids(event, action, zone, day, rules)
+    return _signal_forbids(event, action, day)
+
+
+def _outcome_forbids(
+    event: ContactOutcome, action: ContactAction, zone: ZoneInfo, day: date, rules: Rules
+) -> bool:
+    if event.outcome == "promise_to_pay" and event.promise is not None:
+        ends = _promise_ends(event.promise.due_date, zone, rules)
         return (
-            action.channel == "call"
-            and event.channel == "call"
-            and event.outcome in ("reached", "refused", "promise_to_pay")
-            and talked <= day < talked + timedelta(days=rules.blackout_days)
+            action.purpose in COLLECTION
+            and action.purpose != "promise_reminder"
+            and action.not_before < ends
         )
+    talked = event.attempted_at.astimezone(zone).date()
+    return (
+        action.channel == "call"
+        and event.channel == "call"
+        and event.outcome in TALKS
+        and talked <= day < talked + timedelta(days=rules.blackout_days)
+    )
+
+
+def _signal_forbids(event: BorrowerSignal, action: ContactAction, day: date) -> bool:
+    collection = action.purpose in COLLECTION
     kind = event.signal
     if kind in ("dispute", "bankruptcy", "deceased"):
         return collection
     if kind == "cease_communication":
         return action.purpose != "cease_confirmation" and action.channel != "legal_review"
     if kind == "breathing_space":
-        day = action.not_before.astimezone(ZoneInfo(action.time_zone)).date()
         return collection and event.starts_on <= day <= event.ends_on  # type: ignore[operator]
+    if kind == "hardship":
+        return collection and action.channel not in GENTLE and day <= event.until  # type: ignore[operator]
     return False
+
+
+def _promise_ends(due: date, zone: ZoneInfo, rules: Rules) -> datetime:
+    after = due + timedelta(days=rules.promise_grace_days + 1)
+    return datetime.combine(after, time(0), zone)
 
 
 def _take(
     state: _Borrower,
-    event: BorrowerSignal | ContactOutcome,
+    event: Input,
     attempts: Counter[date],
     contacts: Counter[date],
     rules: Rules,
 ) -> None:
     if isinstance(event, BorrowerSignal):
-        _take_signal(state, event)
+        _take_signal(state, event, rules)
         return
-    day = event.attempted_at.astimezone(ZoneInfo(rules.zone)).date()
+    if isinstance(event, Payment):
+        promise = state.promise
+        if promise is not None and promise.currency == event.currency:
+            promise.paid += event.amount
+        return
+    day = event.attempted_at.astimezone(state.zone).date()
     if event.outcome in ("bounced", "opted_out"):
         state.blocked.add(event.channel)
-    if event.channel == "call" and event.outcome in ("reached", "refused", "promise_to_pay"):
+    if event.outcome == "promise_to_pay" and event.promise is not None:
+        promise = event.promise
+        ends = _promise_ends(promise.due_date, state.zone, rules)
+        state.promise = _Promise(promise.amount, promise.currency, promise.due_date, ends)
+    if event.channel == "call" and event.outcome in TALKS:
         state.conversations.append(day)
     if event.direction == "outbound" and event.action_id is None:
         if event.channel in REACHING:
@@ -174,10 +273,14 @@ def _take(
             attempts[day] += 1
 
 
-def _take_signal(state: _Borrower, event: BorrowerSignal) -> None:
+def _take_signal(state: _Borrower, event: BorrowerSignal, rules: Rules) -> None:
     kind = event.signal
     if kind == "contact_preferences" and event.preferences is not None:
         prefs = event.preferences
+        if "time_zone" in prefs.given:
+            state.zone = _zone(prefs.time_zone, rules)
+        if "hours" in prefs.given:
+            state.hours = prefs.hours
         if "channels" in prefs.given:
             state.channels = prefs.channels
             state.blocked -= set(prefs.channels or ())
@@ -193,15 +296,24 @@ def _take_signal(state: _Borrower, event: BorrowerSignal) -> None:
         state.stopped = True
     elif kind == "breathing_space":
         state.space = (event.starts_on, event.ends_on)  # type: ignore[assignment]
+    elif kind == "hardship":
+        state.hardship_until = event.until
 
 
-def _check_window(action: ContactAction, zone: ZoneInfo, day: date, rules: Rules) -> list[str]:
+def _check_window(
+    action: ContactAction, zone: ZoneInfo, day: date, state: _Borrower, rules: Rules
+) -> list[str]:
     if action.channel not in REACHING:
         return []
     first = action.not_before.astimezone(zone)
     last = (action.not_after - timedelta(microseconds=1)).astimezone(zone)
     if last.date() != day or not (rules.opens <= first.time() and last.time() < rules.closes):
         return [f"{action.action_id}: window {first}..{last} outside {rules.opens}-{rules.closes}"]
+    if state.hours is not None:
+        start = first.hour * 60 + first.minute
+        end = last.hour * 60 + last.minute + 1
+        if not any(span.start <= start and end <= span.end for span in state.hours):
+            return [f"{action.action_id}: window {first}..{last} outside preferred hours"]
     return []
 
 
@@ -216,6 +328,9 @@ def _check_standing(action: ContactAction, state: _Borrower, day: date, rules: R
         problems.append(f"{action.action_id}: {action.purpose} during a dispute")
     if state.space and collection and state.space[0] <= day <= state.space[1]:
         problems.append(f"{action.action_id}: {action.purpose} in breathing space")
+    hardship = state.hardship_until is not None and day <= state.hardship_until
+    if hardship and collection and action.channel not in GENTLE:
+        problems.append(f"{action.action_id}: {action.channel} during hardship")
     if action.channel in REACHING or action.channel == "letter":
         allowed = state.channels if state.channels is not None else rules.default_channels
         if action.channel not in allowed or action.channel in state.blocked:
@@ -223,6 +338,30 @@ def _check_standing(action: ContactAction, state: _Borrower, day: date, rules: R
         if action.channel in ("sms", "email") and not state.consent.get(action.channel):
             problems.append(f"{action.action_id}: {action.channel} without consent")
     return problems
+
+
+def _check_promise(action: ContactAction, state: _Borrower, day: date) -> list[str]:
+    """While a promise is open, no collection contact in its pause but one reminder on
+    the eve of its due date."""
+    promise = state.promise_open(action.issued_at)
+    if action.purpose == "promise_reminder":
+        if promise is None:
+            return [f"{action.action_id}: promise reminder without an open promise"]
+        promise.reminders += 1
+        if day != promise.due - timedelta(days=1) or promise.reminders > 1:
+            return [f"{action.action_id}: reminder {promise.reminders} on {day}, due {promise.due}"]
+        return []
+    if promise is not None and action.purpose in COLLECTION and action.not_before < promise.ends:
+        return [f"{action.action_id}: {action.purpose} on {day} while a promise is open"]
+    return []
+
+
+def _check_notice(action: ContactAction, notices: list[ContactAction], rules: Rules) -> list[str]:
+    """A legal review only once a final notice is at least ``final_notice_days`` old."""
+    age = timedelta(days=rules.final_notice_days)
+    if any(notice.not_before + age <= action.not_before for notice in notices):
+        return []
+    return [f"{action.action_id}: legal review without a final notice {age.days} days old"]
 
 
 def _check_calls(

@@ -42,7 +42,7 @@ class Borrower:
     tier: int = 0
     changes: int = 0
     events: int = 0
-    inputs: list[BorrowerSignal | ContactOutcome] = field(default_factory=list)
+    inputs: list[BorrowerSignal | ContactOutcome | Payment] = field(default_factory=list)
 
     def facts(self, instant: datetime) -> dict[str, str]:
         return {"amount_due": "5000", "currency": "USD", "days_past_due": "1"}
@@ -116,6 +116,7 @@ class Borrower:
         self.until(instant)
         self.events += 1
         payment = Payment(f"p{self.events}", "b1", "L1", amount, "USD", instant)
+        self.inputs.append(payment)
         self.book.on_payment(payment, self.out)
         return self.until(instant)
 
