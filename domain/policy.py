@@ -10,7 +10,7 @@ off the DPD tier, within hard limits.
 
 >>> policy = load_policy("dpd-only")
 >>> policy.version
-'1'
+'2'
 >>> [policy.tier_for_dpd(dpd) for dpd in (0, 1, 29, 30, 59, 60, 89, 90, 400)]
 [0, 1, 1, 2, 2, 3, 3, 4, 4]
 >>> policy.tier_name(2), policy.next_escalation(2, None, 0), policy.next_escalation(4, None, 0)

@@ -184,7 +184,7 @@ class Settings:
     idempotent_producer: Literal["auto", "on", "off"] = "auto"
     """``on``: produce idempotently (KIP-98: the broker drops retried batches).
     ``auto``: when the broker hands out producer ids (Kafka does, Tansu not)."""
-    contacts: Literal["on", "off"] = "off"
+    contacts: Literal["on", "off"] = "on"
     """Contact orchestration: ``on`` also reads ``borrower-signals`` and
     ``contact-outcomes`` and publishes ``contact-actions`` and ``contact-audit``
     (the policy's treatments, under ``ARREARS_PROFILE``'s limits)."""

@@ -58,7 +58,7 @@ class TestMissedInstallments:
             currency="EUR",
             risk_score=None,
             reasons=(reasons.MISSED_INSTALLMENT,),
-            policy_version="1",
+            policy_version="2",
             occurred_at=instant("2024-01-02T08:00"),
             caused_by="m1",
             sequence=1,

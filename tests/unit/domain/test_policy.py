@@ -43,7 +43,7 @@ class TestShippedPolicies:
     def test_dpd_only_is_shipped_with_the_industry_buckets(self) -> None:
         policy = load_policy("dpd-only")
         assert policy.name == "dpd-only"
-        assert policy.version == "1"
+        assert policy.version == "2"
         assert [(t.level, t.name, t.min_dpd) for t in policy.tiers] == [
             (0, "current", 0),
             (1, "reminder", 1),

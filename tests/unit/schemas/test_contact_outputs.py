@@ -83,7 +83,7 @@ SMS = ContactAction(
     issued_at=AT,
     reasons=(),
     profile="us-reg-f",
-    policy_version="1",
+    policy_version="2",
     sequence=1,
     variables=(("amount_due", "2500"), ("currency", "USD"), ("reference", "L-1001")),
 )
