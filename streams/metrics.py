@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from domain.contact.report import RULED, ContactReport
+
 
 class InputCounts(Collector):
     """Inputs received and applied, per topic, as plain integers read at scrape time.
@@ -38,6 +40,60 @@ class InputCounts(Collector):
             for topic, count in sorted(counts.items()):
                 family.add_metric([topic], count)
             yield family
+
+
+CONTACT_FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tier_entries": (
+        "Borrowers entering a tier (a move through several tiers at one instant enters the last)",
+        (),
+    ),
+    "cures": ("Borrowers cured (back to tier 0), by the tier they left", ()),
+    "issued": ("Contact actions issued, by tier and channel", ("channel",)),
+    "attempts": (
+        "Outbound attempts reported on call, sms, email and push, by tier, channel and "
+        "outcome; right-party contacts are the outcomes reached, refused and promise_to_pay",
+        ("channel", "outcome"),
+    ),
+    "promises_made": ("Promises to pay made, by tier", ()),
+    "promises_settled": ("Promises to pay settled, by tier and result (kept, broken)", ("result",)),
+    "deferred": ("Contact decisions deferred, by tier and rule", ("rule",)),
+    "suppressed": ("Contact decisions suppressed, by tier and rule", ("rule",)),
+    "cancelled": ("Open contact actions withdrawn, by the action's tier and rule", ("rule",)),
+}
+"""``arrears_contact_<key>`` counters of :class:`ContactCounts`: help text and labels
+after ``tier``."""
+
+
+class ContactCounts(Collector):
+    """The contact report's figures per tier (:mod:`domain.contact.report`), read at scrape
+    time: the report counts in plain integers on the event loop, as :class:`InputCounts`
+    does, since a ``Counter`` would take a lock per audit entry."""
+
+    def __init__(self, report: ContactReport) -> None:
+        self.report = report
+
+    def collect(self) -> Iterator[Metric]:
+        families = {
+            key: CounterMetricFamily(
+                f"arrears_contact_{key}", documentation, labels=["tier", *labels]
+            )
+            for key, (documentation, labels) in CONTACT_FAMILIES.items()
+        }
+        for figures in self.report.tiers:
+            tier = str(figures.level)
+            families["tier_entries"].add_metric([tier], figures.entries)
+            families["cures"].add_metric([tier], figures.cures)
+            for channel, count in sorted(figures.issued.items()):
+                families["issued"].add_metric([tier, channel], count)
+            for (channel, outcome), count in sorted(figures.attempts.items()):
+                families["attempts"].add_metric([tier, channel, outcome], count)
+            families["promises_made"].add_metric([tier], figures.promises["made"])
+            for result in ("kept", "broken"):
+                families["promises_settled"].add_metric([tier, result], figures.promises[result])
+            for decision in RULED:
+                for rule, count in sorted(figures.ruled[decision].items()):
+                    families[decision].add_metric([tier, rule], count)
+        yield from families.values()
 
 
 @dataclass

@@ -40,6 +40,7 @@ from domain import reasons
 from domain.borrower import Assessor, BorrowerState
 from domain.contact.actions import AuditEntry, ContactAction
 from domain.contact.context import ContactContext
+from domain.contact.report import ContactReport
 from domain.errors import DomainError
 from domain.events import InputEvent, TierChange
 from domain.limits import DEFAULT_LIMITS, BorrowerLimits
@@ -47,7 +48,7 @@ from domain.policy import TierPolicy
 from schemas.codec import INPUT_DECODERS, InputKind
 from schemas.errors import BadReroute, FutureEventTime, InvalidRecord, WrongPartition
 from streams.cache import StateCache
-from streams.metrics import Metrics
+from streams.metrics import ContactCounts, Metrics
 from streams.partition_state import Offsets, PartitionState
 from streams.partitioning import KeyPartitioner
 from streams.reroute import (
@@ -199,6 +200,11 @@ class TieringProcessor:
         # Labelled children resolved once: labels() per event costs more than
         # the increment itself.
         self._published: dict[tuple[str, int], Counter] = {}
+        self.report: ContactReport | None = None
+        """Contact figures per tier since the worker started (contact orchestration on)."""
+        if self.contact is not None:
+            self.report = ContactReport([tier.name for tier in self.policy.tiers])
+            self.metrics.registry.register(ContactCounts(self.report))
 
     # -- input -------------------------------------------------------------
 
@@ -620,8 +626,9 @@ class TieringProcessor:
     # -- status --------------------------------------------------------------
 
     def status(self) -> dict[str, object]:
-        """What an operator needs to see per partition, JSON-ready."""
-        return {
+        """What an operator needs to see per partition (and, with contact orchestration, its
+        figures per tier since the worker started), JSON-ready."""
+        status: dict[str, object] = {
             "policy": {"name": self.policy.name, "version": self.policy.version},
             "clock": self.clock,
             "cached_borrowers": len(self.cache),
@@ -640,6 +647,9 @@ class TieringProcessor:
                 for p, part in sorted(self._partitions.items())
             },
         }
+        if self.report is not None:
+            status["contacts"] = self.report.snapshot()
+        return status
 
     # -- internals -----------------------------------------------------------
 
@@ -694,7 +704,7 @@ class TieringProcessor:
             boundary = _posix(state.next_boundary(self.policy, self.contact))
             # Here, not after: an output that cannot be encoded is this input's internal
             # error (dead-lettered, the borrower put back), never a worker crash loop.
-            self._publish_contacts(state)
+            self._publish_contacts(state, applied.changes)
         except DomainError as error:
             self._dead_letter(record, error)
             return
@@ -738,7 +748,7 @@ class TieringProcessor:
                 )
                 continue
             self._publish(changes)
-            self._publish_contacts(borrower.state)
+            self._publish_contacts(borrower.state, changes)
             self.cache.put(borrower_id, borrower, partition=partition)
             part.schedule.set(borrower_id, boundary)
 
@@ -783,10 +793,11 @@ class TieringProcessor:
             if change.reasons[0] == reasons.AGING:  # also aging inside apply, up to an input
                 self.metrics.aging_steps.inc()
 
-    def _publish_contacts(self, state: BorrowerState) -> None:
-        """Send what the borrower's contact orchestration decided, in order, and empty it."""
+    def _publish_contacts(self, state: BorrowerState, changes: list[TierChange]) -> None:
+        """Send what the borrower's contact orchestration decided, in order, report it with
+        the tier ``changes`` it came with (published by the caller), and empty it."""
         outbox = state.outbox
-        if not outbox.actions and not outbox.audit:
+        if not outbox.actions and not outbox.audit and not changes:
             return
         for action in outbox.actions:
             self._futures.append(self.outputs.contact_action(action))
@@ -794,6 +805,8 @@ class TieringProcessor:
         for entry in outbox.audit:
             self._futures.append(self.outputs.contact_audit(entry))
             self.metrics.contact_decisions.labels(entry.decision, entry.rule or "").inc()
+        if self.report is not None:
+            self.report.record(changes, outbox.audit, state.tier)
         outbox.clear()
 
     def _internal_error(self, record: InputRecord, event: InputEvent, error: Exception) -> None:

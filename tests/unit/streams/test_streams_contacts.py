@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from prometheus_client import generate_latest
 from streams_fakes import CONTACT_TOPICS, Rig, settle
 
 from domain.contact.context import ContactContext
@@ -92,3 +93,39 @@ async def test_with_contacts_off_a_contact_topic_is_not_read() -> None:
     rig = Rig(auto_confirm=True)
     p = rig.processor()
     assert "acme.borrower-signals" not in p.read_topics
+
+
+async def test_figures_per_tier_show_in_status_and_metrics() -> None:
+    rig = Rig(auto_confirm=True)
+    p = contacting(rig)
+    p.offer(rig.feed.event(missed()))  # enters `reminder`, two contacts issued
+    promise = Promise(100, "EUR", date(2024, 1, 10))
+    call = ContactOutcome(
+        "o1", "b1", None, "call", "outbound", instant("2024-01-03T16:00"), "promise_to_pay", promise
+    )
+    p.offer(rig.feed.event(call))
+    p.offer(rig.feed.event(builders.paid("p1", 100, "2024-01-05T16:00")))  # keeps it and cures
+
+    reminder = p.status()["contacts"]["tiers"]["1"]  # type: ignore[index]
+    assert {k: reminder[k] for k in ("entries", "cures", "cure_rate", "rpc_rate")} == {
+        "entries": 1, "cures": 1, "cure_rate": 1.0, "rpc_rate": 1.0,
+    }  # fmt: skip
+    assert reminder["promises"] == {"made": 1, "kept": 1, "broken": 0}
+    exposed = generate_latest(p.metrics.registry).decode()
+    for line in (
+        'arrears_contact_tier_entries_total{tier="1"} 1.0',
+        'arrears_contact_cures_total{tier="1"} 1.0',
+        'arrears_contact_issued_total{channel="call",tier="1"} 1.0',
+        'arrears_contact_attempts_total{channel="call",outcome="promise_to_pay",tier="1"} 1.0',
+        'arrears_contact_promises_settled_total{result="kept",tier="1"} 1.0',
+        'arrears_contact_decisions_total{decision="promise_kept",rule=""} 1.0',
+    ):
+        assert line in exposed.splitlines()
+
+
+async def test_with_contacts_off_there_are_no_contact_figures() -> None:
+    rig = Rig(auto_confirm=True)
+    p = rig.processor()
+    p.offer(rig.feed.event(missed()))
+    assert "contacts" not in p.status()
+    assert "arrears_contact_tier_entries" not in generate_latest(p.metrics.registry).decode()
