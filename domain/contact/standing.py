@@ -63,24 +63,32 @@ class Standing:
     breathing_space: tuple[date, date] | None = None
     since: dict[str, datetime] = field(default_factory=dict)
     """When each stopping signal took effect, by rule code."""
+    stated_at: dict[str, datetime] = field(default_factory=dict)
+    """When each fact that a later statement may reverse was last stated (a preference
+    field, ``consent:<channel>``, ``blocked:<channel>``, ``dispute``, ``hardship``,
+    ``breathing_space``): a statement older than that, arriving late, is out of date and
+    leaves the fact alone. The newest word of the borrower wins, not the last to arrive."""
 
     # -- what changes it --------------------------------------------------
 
     def apply(self, signal: BorrowerSignal) -> None:
-        """Take one signal into account."""
+        """Take one signal into account (a stopping signal whatever its date; another only
+        where it is newer than what it would overwrite)."""
         kind = signal.signal
+        at = signal.occurred_at
         if kind == "contact_preferences":
             assert signal.preferences is not None, "decoding gives preferences their fields"
-            self._prefer(signal.preferences)
+            self._prefer(signal.preferences, at)
         elif kind == "hardship":
-            self.hardship_until = signal.until
-        elif kind == "dispute":
-            self.disputed = True
-        elif kind == "dispute_resolved":
-            self.disputed = False
+            if self._newer("hardship", at):
+                self.hardship_until = signal.until
+        elif kind in ("dispute", "dispute_resolved"):
+            if self._newer("dispute", at):
+                self.disputed = kind == "dispute"
         elif kind == "breathing_space":
             assert signal.starts_on is not None and signal.ends_on is not None
-            self.breathing_space = (signal.starts_on, signal.ends_on)
+            if self._newer("breathing_space", at):
+                self.breathing_space = (signal.starts_on, signal.ends_on)
         elif kind == "cease_communication":
             self.ceased = True
             self.since.setdefault("cease", signal.occurred_at)
@@ -91,28 +99,47 @@ class Standing:
             self.deceased = True
             self.since.setdefault("deceased", signal.occurred_at)
 
-    def _prefer(self, preferences: ContactPreferences) -> None:
+    def _prefer(self, preferences: ContactPreferences, at: datetime) -> None:
         self.preferences_stated = True
         given = preferences.given
-        if "time_zone" in given:
+        if "time_zone" in given and self._newer("time_zone", at):
             self.time_zone = preferences.time_zone
-        if "channels" in given:
+        if "channels" in given and self._newer("channels", at):
             self.channels = preferences.channels
             for channel in preferences.channels or ():
-                self.blocked.pop(channel, None)
-        if "hours" in given:
+                self._unblock(channel, at)
+        if "hours" in given and self._newer("hours", at):
             self.hours = preferences.hours
-        if "language" in given:
+        if "language" in given and self._newer("language", at):
             self.language = preferences.language
         for channel, granted in preferences.consent:
-            self.consent[channel] = granted
-            if granted:
-                self.blocked.pop(channel, None)
+            if self._newer(f"consent:{channel}", at):
+                self.consent[channel] = granted
+                if granted:
+                    self._unblock(channel, at)
+
+    def _unblock(self, channel: Channel, at: datetime) -> None:
+        """Restore a blocked channel, unless the bounce or opt-out is newer than ``at``."""
+        blocked_at = self.stated_at.get(f"blocked:{channel}")
+        if blocked_at is None or blocked_at <= at:
+            self.blocked.pop(channel, None)
+
+    def _newer(self, fact: str, at: datetime) -> bool:
+        """Whether a statement at ``at`` is at least as new as the last one of ``fact``
+        (and if so, note it as the last)."""
+        last = self.stated_at.get(fact)
+        if last is not None and at < last:
+            return False
+        self.stated_at[fact] = at
+        return True
 
     def record(self, outcome: ContactOutcome) -> None:
         """Take the channel-level facts of an outcome into account."""
         if outcome.outcome in ("bounced", "opted_out"):
             self.blocked[outcome.channel] = outcome.outcome
+            fact = f"blocked:{outcome.channel}"
+            last = self.stated_at.get(fact)
+            self.stated_at[fact] = max(outcome.attempted_at, last or outcome.attempted_at)
 
     # -- what it allows ----------------------------------------------------
 
@@ -195,6 +222,7 @@ class Standing:
             if self.breathing_space is None
             else [_day(d) for d in self.breathing_space],
             "since": {code: format_instant(at) for code, at in sorted(self.since.items())},
+            "stated_at": {k: format_instant(at) for k, at in sorted(self.stated_at.items())},
         }
 
     @classmethod
@@ -218,6 +246,7 @@ class Standing:
             if space is None
             else (date.fromisoformat(space[0]), date.fromisoformat(space[1])),
             since={code: parse_instant(at) for code, at in data["since"].items()},  # type: ignore[misc]
+            stated_at={k: parse_instant(at) for k, at in data.get("stated_at", {}).items()},  # type: ignore[misc]
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -96,6 +97,49 @@ class TestChannels:
             (LocalSpan(600, 1080),),
             "ne",
         )
+
+
+def earlier(signal: BorrowerSignal, hours: int = 1) -> BorrowerSignal:
+    """``signal`` as stated ``hours`` before the others, arriving after them."""
+    return replace(signal, event_id="late", occurred_at=AT - timedelta(hours=hours))
+
+
+class TestTheNewestStatementWins:
+    """An older statement arriving late (a batch sent late, a re-routed record) does not
+    reverse what the borrower said since."""
+
+    def test_a_late_older_consent_does_not_undo_an_opt_out(self) -> None:
+        standing = standing_after(preferences(channels=frozenset({"sms"}), consent={"sms": True}))
+        standing.record(ContactOutcome("o1", "b1", None, "sms", "outbound", AT, "opted_out"))
+        standing.apply(earlier(preferences(channels=frozenset({"sms"}), consent={"sms": True})))
+        assert standing.channel_refusal("sms", US) == "channel_blocked"
+
+    @pytest.mark.parametrize(
+        ("newer", "older", "channel", "expected"),
+        [
+            (preferences(consent={"sms": False}), preferences(consent={"sms": True}), "sms",
+             "no_consent"),
+            (preferences(channels=frozenset({"push"})), preferences(channels=frozenset({"call"})),
+             "call", "channel_not_allowed"),
+        ],
+    )  # fmt: skip
+    def test_a_late_older_preference_keeps_the_newer_one(
+        self, newer: BorrowerSignal, older: BorrowerSignal, channel: Channel, expected: str
+    ) -> None:
+        base = preferences(channels=frozenset({"sms", "call", "push"}))
+        standing = standing_after(replace(base, occurred_at=AT - timedelta(days=1)), newer)
+        standing.apply(earlier(older))
+        assert standing.channel_refusal(channel, US) == expected
+
+    def test_a_late_older_resolution_does_not_end_a_newer_dispute(self) -> None:
+        standing = standing_after(signal("dispute"))
+        standing.apply(earlier(signal("dispute_resolved")))
+        assert standing.pause("payment_request", AT.date()) == "dispute"
+
+    def test_a_stopping_signal_applies_whatever_its_date(self) -> None:
+        standing = standing_after(preferences(language="en"))
+        standing.apply(earlier(signal("cease_communication"), hours=48))
+        assert standing.stop("payment_request", "call") == "cease"
 
 
 class TestStops:
