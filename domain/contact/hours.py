@@ -139,8 +139,11 @@ def narrow(
 
 @functools.cache
 def _zone_keys() -> frozenset[str]:
-    """Every zone key the pinned ``tzdata`` ships (its ``zones`` list, not its files)."""
-    return frozenset(resources.files("tzdata").joinpath("zones").read_text("utf-8").split())
+    """Every zone key the pinned ``tzdata`` ships (its ``zones`` list, not its files), but
+    ``Factory``: a placeholder of UTC for machines whose zone is unset, never a place a
+    borrower lives."""
+    keys = resources.files("tzdata").joinpath("zones").read_text("utf-8").split()
+    return frozenset(keys) - {"Factory"}
 
 
 @functools.lru_cache(maxsize=1024)  # tzdata has about 600 keys; refusals are not cached
