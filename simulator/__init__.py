@@ -4,7 +4,9 @@ and the risk-model evaluation.
 Borrowers follow one of four archetypes (reliable, forgetful, struggling,
 defaulter); a few drift mid-period (hardship or recovery). The stream is
 plain domain events; publishing them is the streaming layer's job, so
-nothing here imports Kafka or Faust.
+nothing here imports Kafka or Faust. :func:`contact_inputs` adds what the
+borrowers tell the lender and the contacts nobody instructed, and
+:func:`simulate_with_contacts` merges both streams.
 
 >>> from itertools import islice
 >>> config = PortfolioConfig(borrowers=1000, months=24, seed=7)
@@ -18,6 +20,7 @@ True
 from simulator.archetypes import Behaviour
 from simulator.borrowers import Borrower, Loan, borrowers
 from simulator.config import ARCHETYPES, DEFAULT_MIX, PortfolioConfig
+from simulator.contacts import contact_inputs, simulate_with_contacts
 from simulator.errors import ConfigError
 from simulator.portfolio import count_events, simulate
 
@@ -30,6 +33,8 @@ __all__ = [
     "Loan",
     "PortfolioConfig",
     "borrowers",
+    "contact_inputs",
     "count_events",
     "simulate",
+    "simulate_with_contacts",
 ]
