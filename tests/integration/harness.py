@@ -198,12 +198,13 @@ async def status(worker: WorkerProcess) -> dict[str, object] | None:
 
 
 def topics_read(worker: WorkerProcess) -> int:
-    """Topics a worker reads per input partition: payments, missed payments, with contact
-    orchestration on the signals and outcomes, and (unless refused rather than re-routed,
-    ``ARREARS_WRONG_PARTITION=dead-letter``) the re-routing topic."""
-    contacts = 2 if worker.env.get("ARREARS_CONTACTS") == "on" else 0
-    rerouting = 0 if worker.env.get("ARREARS_WRONG_PARTITION") == "dead-letter" else 1
-    return 2 + contacts + rerouting
+    """Topics a worker reads per input partition: its input kinds (payments, missed
+    payments and, with contact orchestration on, the signals and outcomes) and, unless
+    refused rather than re-routed (``ARREARS_WRONG_PARTITION=dead-letter``), the
+    re-routing topic."""
+    settings = settings_for(worker.env)
+    rerouting = 0 if settings.wrong_partition == "dead-letter" else 1
+    return len(settings.input_kinds) + rerouting
 
 
 SETTLE_S = 0.5

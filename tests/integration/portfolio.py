@@ -2,14 +2,15 @@
 
 Shared by the replay, crash and chaos tests: the portfolio's input records, a
 run of them through a fresh broker and worker (the uninterrupted reference, or
-one with a kill), and the tier changes a run published, keyed by event id so
-that every re-send is checked against its original.
+one with a kill), and what a run published (tier changes, contact actions and
+their audit), keyed by event id so that every re-send is checked against its
+original.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,12 @@ from aiokafka.structs import ConsumerRecord
 
 from bench.brokers import fresh_target
 from bench.pipeline import produce
-from domain.events import Payment
+from domain.contact.events import BorrowerSignal, ContactOutcome
+from domain.events import InputEvent, MissedPayment, Payment
 from schemas.codec import encode_missed_payment, encode_payment
-from simulator import PortfolioConfig, simulate
+from schemas.contact_inputs import encode_borrower_signal, encode_contact_outcome
+from simulator import PortfolioConfig
+from simulator.contacts import simulate_with_contacts
 from streams.broker import free_port
 from streams.preflight import ensure_topics
 from tests.integration.harness import (
@@ -39,19 +43,35 @@ PORTFOLIO = PortfolioConfig(borrowers=800, months=24, seed=21)
 PARTITIONS = 4
 # Default merge wait (200 ms): a backlog replay relies on waiting for the
 # lagging topic's fetch, a live run on waiting for its producer.
-WORKER_SETTINGS = {"ARREARS_PARTITIONS": str(PARTITIONS)}
+WORKER_SETTINGS = {"ARREARS_PARTITIONS": str(PARTITIONS), "ARREARS_CONTACTS": "on"}
 
 Output = dict[str, tuple[bytes, tuple[tuple[str, bytes], ...]]]
+"""Published records by id: tier changes by their ``ce_id``, contact actions and audit
+entries by ``<topic>/<ce_id>``."""
+
+CONTACT_OUTPUTS = ("contact-actions", "contact-audit")
 
 
 def portfolio_records(
     config: PortfolioConfig = PORTFOLIO,
 ) -> Iterator[tuple[str, bytes, bytes]]:
-    for event in simulate(config):
-        if isinstance(event, Payment):
-            yield "payments", event.borrower_id.encode(), encode_payment(event)
-        else:
-            yield "missed-payments", event.borrower_id.encode(), encode_missed_payment(event)
+    """The portfolio's payments and missed installments with its borrowers' signals and
+    uninstructed contact outcomes (:mod:`simulator.contacts`), as records in event time."""
+    return map(record_of, simulate_with_contacts(config))
+
+
+def record_of(
+    event: InputEvent | BorrowerSignal | ContactOutcome,
+) -> tuple[str, bytes, bytes]:
+    """An input as a record of its topic (named without the service's prefix)."""
+    key = event.borrower_id.encode()
+    if isinstance(event, Payment):
+        return "payments", key, encode_payment(event)
+    if isinstance(event, MissedPayment):
+        return "missed-payments", key, encode_missed_payment(event)
+    if isinstance(event, BorrowerSignal):
+        return "borrower-signals", key, encode_borrower_signal(event)
+    return "contact-outcomes", key, encode_contact_outcome(event)
 
 
 def by_event_id(records: list[ConsumerRecord]) -> tuple[Output, int]:
@@ -70,17 +90,32 @@ def by_event_id(records: list[ConsumerRecord]) -> tuple[Output, int]:
     return output, duplicates
 
 
+async def published_outputs(bootstrap: str, topic: Callable[[str], str]) -> tuple[Output, int]:
+    """Everything the service published (``topic`` names each on the broker), by id, and
+    how many records were re-sends; every re-send must be identical to its original."""
+    output, duplicates = by_event_id(await read_all(bootstrap, topic("tier-changes")))
+    for name in CONTACT_OUTPUTS:
+        contacts, resent = by_event_id(await read_all(bootstrap, topic(name)))
+        output |= {f"{name}/{event_id}": record for event_id, record in contacts.items()}
+        duplicates += resent
+    return output, duplicates
+
+
+def tier_changes(output: Output) -> Output:
+    return {event_id: record for event_id, record in output.items() if "/" not in event_id}
+
+
 def borrowers_differing(output: Output, reference: Output) -> set[str]:
     """Borrowers with a tier change missing, extra or different against ``reference``."""
     ids = {k for k in output.keys() | reference.keys() if output.get(k) != reference.get(k)}
-    return {_change(output.get(k) or reference[k])["borrower_id"] for k in ids}
+    return {_change(output.get(k) or reference[k])["borrower_id"] for k in ids}  # any topic
 
 
 def sequence_gaps(output: Output) -> dict[str, list[int]]:
     """Per borrower, the sequence numbers missing below its highest published one: a
     tier change that was decided but never published leaves one."""
     published: dict[str, set[int]] = {}
-    for change in output.values():
+    for change in tier_changes(output).values():
         decoded = _change(change)
         published.setdefault(decoded["borrower_id"], set()).add(decoded["sequence"])
     return {
@@ -94,7 +129,7 @@ def final_tiers(output: Output) -> dict[str, int]:
     """The tier of each borrower not current (tier 0) after its last published change: one
     whose inputs came in another order may have cured without publishing anything."""
     last: dict[str, tuple[int, int]] = {}
-    for change in output.values():
+    for change in tier_changes(output).values():
         decoded = _change(change)
         borrower, sequence = decoded["borrower_id"], decoded["sequence"]
         if borrower not in last or sequence > last[borrower][0]:
@@ -113,7 +148,7 @@ def differences(output: Output, reference: Output) -> str:
     extra = sorted(output.keys() - reference.keys())
     changed = sorted(k for k in output.keys() & reference.keys() if output[k] != reference[k])
     lines = [
-        f"{len(output)} tier changes, reference {len(reference)}: {len(missing)} missing, "
+        f"{len(output)} records, reference {len(reference)}: {len(missing)} missing, "
         f"{len(extra)} extra, {len(changed)} different"
     ]
     for name, ids, source in (
@@ -128,7 +163,7 @@ def differences(output: Output, reference: Output) -> str:
 @dataclass
 class Run:
     """What a run published, and how far it had got when its worker was killed:
-    tier changes out, and input offsets the group had committed."""
+    records out, and input offsets the group had committed."""
 
     output: Output
     duplicates: int
@@ -192,9 +227,7 @@ async def run_portfolio(
             worker.stop()
             if survivor is not None:
                 survivor.stop()
-        run.output, run.duplicates = by_event_id(
-            await read_all(broker.bootstrap, broker.topic("tier-changes"))
-        )
+        run.output, run.duplicates = await published_outputs(broker.bootstrap, broker.topic)
         return run
 
 
@@ -202,11 +235,13 @@ _references: dict[str, Output] = {}
 
 
 def reference_run(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Output:
-    """The tier changes of an uninterrupted replay of the portfolio's whole history on
+    """What an uninterrupted replay of the portfolio's whole history published on
     ``kind``, made once per session (every module comparing with it shares it)."""
     if kind not in _references:
         run = asyncio.run(run_portfolio(tmp_path_factory.mktemp(f"reference-{kind}"), kind))
         assert run.duplicates == 0, "an uninterrupted run publishes each tier change once"
-        assert len(run.output) > 500, "the portfolio must exercise many tier changes"
+        assert len(tier_changes(run.output)) > 500, "the portfolio must exercise many changes"
+        actions = [k for k in run.output if k.startswith("contact-actions/")]
+        assert len(actions) > 500, "and many contact actions"
         _references[kind] = run.output
     return _references[kind]

@@ -29,7 +29,6 @@ from tests.integration.harness import (
     WorkerProcess,
     consume,
     metrics_of,
-    read_all,
     settings_for,
     wait_all_drained,
     worker_env,
@@ -39,8 +38,8 @@ from tests.integration.portfolio import (
     WORKER_SETTINGS,
     Output,
     borrowers_differing,
-    by_event_id,
     portfolio_records,
+    published_outputs,
     reference_run,
 )
 
@@ -106,7 +105,7 @@ async def test_a_portfolio_produced_with_crc32_is_rerouted_into_the_tier_changes
     misplaced = sum(1 for _, p, _, key in landed if home.partition_of(key) != p)
     crew = crew or [start_worker(**WORKER_SETTINGS) for _ in range(workers)]
     await wait_all_drained(crew, input_partitions=PARTITIONS)
-    output, duplicates = by_event_id(await read_all(broker.bootstrap, broker.topic("tier-changes")))
+    output, duplicates = await published_outputs(broker.bootstrap, broker.topic)
     counts = [await asyncio.to_thread(metrics_of, worker) for worker in crew]
 
     forwards = sum(c["arrears_rerouted_inputs_total"] for c in counts)

@@ -1,10 +1,10 @@
 """Determinism and crash safety on the real broker, with a simulated portfolio.
 
-One reference run establishes the tier changes of a seeded portfolio. A replay
-on a fresh broker (a fresh namespace on the shared Kafka cluster) must
-reproduce them byte for byte, ids included; a run whose worker is SIGKILLed
-mid-stream and restarted must still publish every one of them, any duplicates
-carrying the same event id and the same content. Each runs on both brokers.
+One reference run establishes what a seeded portfolio publishes (tier changes,
+contact actions, their audit). A replay on a fresh broker (a fresh namespace on
+the shared Kafka cluster) must reproduce it byte for byte, ids included; a run
+whose worker is SIGKILLed mid-stream and restarted must still publish every one
+of them, any duplicates carrying the same event id and the same content. Each runs on both brokers.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.portfolio import Output, reference_run, run_portfolio
+from tests.integration.portfolio import Output, reference_run, run_portfolio, tier_changes
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -57,11 +57,11 @@ class TestCrashSafety:
         run = await run_portfolio(
             tmp_path,
             broker_kind,
-            kill_after_changes=len(reference) // 3,
+            kill_after_changes=len(tier_changes(reference)) // 3,
             **NO_COMMIT_BEFORE_THE_KILL,
         )
 
-        assert run.seen_at_kill < len(reference), "the kill must land mid-stream"
+        assert run.seen_at_kill < len(tier_changes(reference)), "the kill must land mid-stream"
         assert run.committed_at_kill == 0, "the killed worker must not have committed"
         assert run.output == reference
         assert "partitions assigned" in (tmp_path / "worker-1.log").read_text()
@@ -71,10 +71,13 @@ class TestCrashSafety:
         self, reference: Output, tmp_path: Path, broker_kind: str
     ) -> None:
         run = await run_portfolio(
-            tmp_path, broker_kind, live_rate=2500, kill_after_changes=2 * len(reference) // 3
+            tmp_path,
+            broker_kind,
+            live_rate=2500,
+            kill_after_changes=2 * len(tier_changes(reference)) // 3,
         )
 
-        assert run.seen_at_kill < len(reference), "the kill must land mid-stream"
+        assert run.seen_at_kill < len(tier_changes(reference)), "the kill must land mid-stream"
         assert run.committed_at_kill > 0, "the kill must come after offsets were committed"
         assert run.output == reference
         print(
@@ -86,9 +89,12 @@ class TestCrashSafety:
         self, reference: Output, tmp_path: Path, broker_kind: str
     ) -> None:
         run = await run_portfolio(
-            tmp_path, broker_kind, kill_after_changes=len(reference) // 3, second_worker=True
+            tmp_path,
+            broker_kind,
+            kill_after_changes=len(tier_changes(reference)) // 3,
+            second_worker=True,
         )
 
-        assert run.seen_at_kill < len(reference), "the kill must land mid-stream"
+        assert run.seen_at_kill < len(tier_changes(reference)), "the kill must land mid-stream"
         assert run.output == reference
         print(f"kill at {run.seen_at_kill}/{len(reference)}; {run.duplicates} re-sent")

@@ -20,7 +20,6 @@ from bench.pipeline import produce
 from streams.preflight import ensure_topics
 from tests.integration.harness import (
     WorkerProcess,
-    read_all,
     settings_for,
     status,
     wait_drained,
@@ -30,9 +29,10 @@ from tests.integration.portfolio import (
     PARTITIONS,
     WORKER_SETTINGS,
     Output,
-    by_event_id,
     portfolio_records,
+    published_outputs,
     run_portfolio,
+    tier_changes,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -48,7 +48,8 @@ def risk_reference(tmp_path_factory: pytest.TempPathFactory, broker_kind: str) -
 
 
 def published(output: Output) -> list[dict[str, object]]:
-    return [orjson.loads(value) for value, _ in output.values()]
+    """The tier changes of a run's output, decoded."""
+    return [orjson.loads(value) for value, _ in tier_changes(output).values()]
 
 
 def test_warm_models_score_and_shift_tiers(risk_reference: Output) -> None:
@@ -84,7 +85,7 @@ async def test_a_new_worker_continues_from_the_checkpointed_models(
         learned = await _drain_and_stop(WorkerProcess(env, tmp_path / "first.log").start())
         await produce(broker.bootstrap, broker.records(records[half:]))
         finally_learned = await _drain_and_stop(WorkerProcess(env, tmp_path / "second.log").start())
-        output, _ = by_event_id(await read_all(broker.bootstrap, broker.topic("tier-changes")))
+        output, _ = await published_outputs(broker.bootstrap, broker.topic)
 
     restored = {
         line["partition"]: int(line["version"].rsplit("@", 1)[1])

@@ -116,7 +116,7 @@ class TestTieringOnTheBroker:
         assert [c.event_id for c in changes] == [change_id("A", n) for n in range(1, 7)]
         assert [c.direction for c in changes] == ["escalation"] * 3 + ["de-escalation"] * 3
         assert all(c.borrower_id == "A" and c.currency == "EUR" for c in changes)
-        assert all(c.policy_version == "1" and c.risk_score is None for c in changes)
+        assert all(c.policy_version == "2" and c.risk_score is None for c in changes)
         first = min(records, key=lambda r: decode_tier_change(r.value).sequence)
         headers = dict(first.headers)
         assert first.key == b"A"
@@ -163,7 +163,7 @@ class TestTieringOnTheBroker:
             return await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read())
 
         status = orjson.loads(await fetch("/status"))
-        assert status["policy"] == {"name": "dpd-only", "version": "1"}
+        assert status["policy"] == {"name": "dpd-only", "version": "2"}
         assert status["clock"] == "event"
         assert set(status["partitions"]) <= {"0", "1", "2", "3"}
         metrics = (await fetch("/metrics")).decode()

@@ -114,7 +114,7 @@ class TestStartsFromAnyDirectory:
         finally:
             worker.stop()
 
-        assert view["policy"] == {"name": "risk-adjusted", "version": "1"}
+        assert view["policy"] == {"name": "risk-adjusted", "version": "2"}
         assert list(cwd.iterdir()) == [], "nothing written into the working directory"
         assert (state / "arrears").is_dir()
 
