@@ -30,9 +30,9 @@ borrower's clock if that is later, since contact decisions taken stand.
 
 The state is built from sections, each its own object and its own key in
 :meth:`~BorrowerState.to_dict` (``ledger``, ``timeline``, ``recent_event_ids``
-with ``recent_event_fingerprints``, ``risk``, ``contacts``). A missing section
-in stored state means "empty", so ``schema`` only changes when an existing
-section changes shape.
+with ``recent_event_fingerprints``, ``recent_contact_inputs``, ``risk``,
+``contacts``). A missing section in stored state means "empty", so ``schema``
+only changes when an existing section changes shape.
 
 >>> from datetime import date, datetime, UTC
 >>> from domain.events import MissedPayment, Payment
@@ -76,7 +76,13 @@ from domain.events import InputEvent, Payment, TierChange, fingerprint
 from domain.ledger import Ledger
 from domain.limits import DEFAULT_LIMITS, BorrowerLimits
 from domain.policy import TierPolicy
-from domain.recent_events import DEDUP_WINDOW, RecentEvents, recent_ids
+from domain.recent_events import (
+    CONTACT_DEDUP_WINDOW,
+    DEDUP_WINDOW,
+    RecentEvents,
+    contact_key,
+    recent_ids,
+)
 from domain.risk import RiskAssessment, Treatment
 from domain.timeline import TierTimeline
 
@@ -123,11 +129,16 @@ class BorrowerState:
     ledger: Ledger = field(default_factory=Ledger)
     timeline: TierTimeline = field(default_factory=TierTimeline)
     recent: RecentEvents = field(default_factory=RecentEvents)
+    """Payments and missed installments applied lately (redeliveries have no effect)."""
+    recent_contacts: RecentEvents = field(
+        default_factory=lambda: RecentEvents(limit=CONTACT_DEDUP_WINDOW)
+    )
+    """Signals and outcomes applied lately, by :func:`~domain.recent_events.contact_key`."""
     risk: RiskAssessment | None = None
     """The assessment from the borrower's last scoring moment; a risk-adjusted
     policy decides with it until the next one (aging included)."""
     contacts: ContactBook | None = None
-    """Contact orchestration (:mod:`domain.contact`), once a contact context is given."""
+    """Contact orchestration (:mod:`domain.contact`), from the first input with contacts on."""
     outbox: Published = field(default_factory=Published, compare=False, repr=False)
     """Contact actions and audit entries decided, for the caller to publish and clear;
     not part of the stored state."""
@@ -169,10 +180,19 @@ class BorrowerState:
         decide lands in :attr:`outbox`, and signals and promises can hold the tier.
         """
         digest = fingerprint(event)
+        if isinstance(event, BorrowerSignal | ContactOutcome):
+            key = contact_key(
+                "signal" if isinstance(event, BorrowerSignal) else "outcome", event.event_id
+            )
+            # Ids stored before contact inputs had their own memory are in ``recent``.
+            if (
+                self.recent_contacts.is_repeat(key, digest)
+                or self.recent.ids.get(event.event_id) == digest
+            ):
+                return Applied(duplicate=True, changes=[])
+            return self._apply_contact(event, key, digest, policy, contact)
         if self.recent.is_repeat(event.event_id, digest):
             return Applied(duplicate=True, changes=[])
-        if isinstance(event, BorrowerSignal | ContactOutcome):
-            return self._apply_contact(event, digest, policy, contact)
         event_time = self._validate(event, limits)
         clock, last_change_at = self.timeline.clock, self.timeline.last_change_at
         effective = event_time if last_change_at is None else max(event_time, last_change_at)
@@ -182,11 +202,12 @@ class BorrowerState:
             changes += self._age(clock, effective, policy, contact)
 
         self.currency = event.currency
+        book = None if contact is None else self._book()  # before ``assess``: it reads conduct
         if isinstance(event, Payment):
             self.ledger.record_payment(event)
             cause = reasons.PAYMENT
-            if contact is not None:
-                self._book().on_payment(event, self.outbox)
+            if book is not None:
+                book.on_payment(event, self.outbox)
         else:
             self.ledger.record_missed(event)
             cause = reasons.MISSED_INSTALLMENT
@@ -369,6 +390,7 @@ class BorrowerState:
     def _apply_contact(
         self,
         event: ContactInput,
+        key: str,
         digest: int,
         policy: TierPolicy,
         contact: ContactContext | None,
@@ -402,7 +424,7 @@ class BorrowerState:
                 effective, policy, event.event_id, cause, late=False, contact=contact
             )
         self.timeline.clock = effective
-        self.recent.add(event.event_id, digest)
+        self.recent_contacts.add(key, digest)
         return Applied(duplicate=False, changes=changes, late=effective > event_time)
 
     def _check_contact(self, event: ContactInput, contact: ContactContext) -> None:
@@ -469,6 +491,9 @@ class BorrowerState:
             "timeline": self.timeline.to_dict(),
             "recent_event_ids": list(self.recent.ids),
             "recent_event_fingerprints": list(self.recent.ids.values()),
+            "recent_contact_inputs": [
+                [key, digest] for key, digest in self.recent_contacts.ids.items()
+            ],
             "risk": None if self.risk is None else self.risk.to_dict(),
             "contacts": None if self.contacts is None else book_to_dict(self.contacts),
         }
@@ -488,6 +513,9 @@ class BorrowerState:
             ledger=Ledger.from_dict(data["ledger"]),
             timeline=TierTimeline.from_dict(data["timeline"]),
             recent=RecentEvents(dedup_window, recent_ids(data)),
+            recent_contacts=RecentEvents(
+                CONTACT_DEDUP_WINDOW, dict(map(tuple, data.get("recent_contact_inputs", [])))
+            ),
             risk=None if data.get("risk") is None else RiskAssessment.from_dict(data["risk"]),
             contacts=None
             if data.get("contacts") is None

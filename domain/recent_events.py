@@ -25,6 +25,20 @@ so an id reused by another event is refused rather than dropped.
 """
 
 
+CONTACT_DEDUP_WINDOW = 128
+"""Contact inputs (signals, outcomes) remembered per borrower, apart from payments and
+missed installments: a chatty contact system (a delivery receipt per message) must not
+push a payment's id out of the payments' window, where its redelivery would be applied
+twice. Their ids are scoped by kind too (:func:`contact_key`): a dialer's outcome
+``1001`` and the servicer's payment ``1001`` are different events. A contact input
+redelivered after the window is counted again: stricter, never looser."""
+
+
+def contact_key(kind: str, event_id: str) -> str:
+    """The id a contact input is remembered by: its kind and its ``event_id``."""
+    return f"{kind}:{event_id}"
+
+
 @dataclass(slots=True)
 class RecentEvents:
     """The last ``limit`` applied event ids with their fingerprints, oldest first (order

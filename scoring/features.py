@@ -11,6 +11,13 @@ The state is a handful of numbers (plus the borrower's loan ids), JSON-safe
 through :meth:`RiskFeatures.to_dict`, meant to be stored as the ``features``
 section of the borrower state.
 
+A borrower whose contacts are orchestrated also has a contact conduct
+(:mod:`domain.contact.conduct`, stored with the contact book); the scoring layer
+lends it to :attr:`RiskFeatures.conduct` before each input, and the snapshot then
+carries :func:`contact_features` too. Without contact orchestration there is no
+conduct and the snapshot is exactly :data:`FEATURE_NAMES`: a model that learned
+without contacts scores as it did.
+
 >>> from datetime import date, datetime, UTC
 >>> from domain.events import MissedPayment, Payment
 >>> risk = RiskFeatures()
@@ -28,10 +35,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.clock import as_utc
+from domain.contact.conduct import ContactConduct
 from domain.events import InputEvent, Payment
 
 SECONDS_PER_DAY = 86_400.0
@@ -64,6 +72,46 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+def contact_features(conduct: ContactConduct, at: datetime) -> dict[str, float]:
+    """The contact features of ``conduct`` read at instant ``at`` (its counts faded to it).
+
+    - ``promise_kept_rate``: promises kept over promises kept or broken, smoothed
+      as ``(kept + 1) / (kept + broken + 2)``; in (0, 1), 0.5 before any promise was
+      kept or broken. Replaced promises count neither way.
+    - ``promises_broken``: promises broken, faded (one broken a half-life ago counts
+      0.5); 0 or more, 0 with none.
+    - ``contact_responsiveness``: outbound attempts on channels that reach a person in
+      which the borrower was spoken to (reached, promised, refused), over all such
+      attempts, smoothed as ``(reached + 1) / (attempts + 2)``; in (0, 1), 0.5 before
+      any attempt.
+
+    Smoothed towards one half, like ``on_time_share``, so one outcome is not
+    "always" or "never"; and as counts fade, old evidence gives way to that
+    prior rather than standing for ever.
+
+    >>> from datetime import UTC, datetime
+    >>> conduct = ContactConduct()
+    >>> conduct.settled(datetime(2024, 1, 1, tzinfo=UTC), kept=True)
+    >>> contact_features(conduct, datetime(2024, 1, 1, tzinfo=UTC))["promise_kept_rate"]
+    0.6666666666666666
+    """
+    fading = conduct.fading(at)
+    kept, broken = conduct.kept * fading, conduct.broken * fading
+    reached, attempts = conduct.reached * fading, conduct.attempts * fading
+    return {
+        "promise_kept_rate": (kept + 1.0) / (kept + broken + 2.0),
+        "promises_broken": broken,
+        "contact_responsiveness": (reached + 1.0) / (attempts + 2.0),
+    }
+
+
+#: The contact features of a borrower with no contact history, where each starts from (read
+#: at any instant: nothing has faded).
+CONTACT_NEUTRAL: dict[str, float] = contact_features(
+    ContactConduct(), datetime.fromtimestamp(0, UTC)
+)
+
+
 def _days(instant: datetime) -> float:
     """An instant as fractional days since the Unix epoch (UTC)."""
     return as_utc(instant).timestamp() / SECONDS_PER_DAY
@@ -73,8 +121,8 @@ def _days(instant: datetime) -> float:
 class RiskFeatures:
     """One borrower's payment history, summarised in constant space per loan.
 
-    Counters are public so tests and operators can read them; every field is
-    a JSON scalar except ``loan_ids``.
+    Counters are public so tests and operators can read them; every stored field
+    is a JSON scalar except ``loan_ids``.
     """
 
     loan_ids: list[str] = field(default_factory=list)
@@ -99,6 +147,10 @@ class RiskFeatures:
     miss_ewma: float = 0.0
     pay_hour_sum: float = 0.0
     payments: int = 0
+    conduct: ContactConduct | None = field(default=None, compare=False, repr=False)
+    """The borrower's contact conduct, lent by the scoring layer before each input when
+    their contacts are orchestrated (None: they are not, and snapshots have no contact
+    features). Not stored here: it lives, and is stored, in the contact book."""
 
     def update(self, event: InputEvent, *, dpd: int, overdue: int) -> None:
         """Fold in one applied input; ``dpd``/``overdue`` are the borrower's after it."""
@@ -155,13 +207,14 @@ class RiskFeatures:
             self.installment_ewma += SLOW_ALPHA * (amount - self.installment_ewma)
 
     def snapshot(self, at: datetime, *, dpd: int, overdue: int) -> dict[str, float]:
-        """The named features at instant ``at`` (keys and order: :data:`FEATURE_NAMES`)."""
+        """The named features at instant ``at``: :data:`FEATURE_NAMES` in order, then with a
+        :attr:`conduct` those of :func:`contact_features`."""
         now = _days(at)
         seen = self.first_seen if self.first_seen is not None else now
         installments = self.on_time + self.missed
         since_payment = now - (self.last_payment if self.last_payment is not None else seen)
         usual = self.installment_ewma or 1.0
-        return {
+        features = {
             "dpd": float(dpd),
             "log_overdue": math.log1p(overdue / 100.0),
             "overdue_ratio": overdue / usual,
@@ -181,6 +234,9 @@ class RiskFeatures:
             "history_days": min(MAX_DAYS, now - seen),
             "mean_pay_hour": self.pay_hour_sum / self.payments if self.payments else 12.0,
         }
+        if self.conduct is not None:
+            features.update(contact_features(self.conduct, at))
+        return features
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe state (numbers, None and a list of loan ids)."""
@@ -199,4 +255,4 @@ class RiskFeatures:
         return cls(**{**data, "loan_ids": list(data.get("loan_ids", []))})
 
 
-_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RiskFeatures))
+_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RiskFeatures) if f.name != "conduct")

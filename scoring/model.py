@@ -13,8 +13,13 @@ probability) and learns from a resolved label (:meth:`RiskModel.learn`).
   and pairwise effects a straight line per feature misses. It learns with
   AdaGrad: each indicator is active for few snapshots, and AdaGrad's
   per-weight steps let rare ones learn as fast as common ones without making
-  the common ones noisy. ``hoeffding`` is an adaptive Hoeffding tree on the
-  raw snapshot.
+  the common ones noisy. The contact features
+  (:func:`~scoring.features.contact_features`), in the snapshot only when the
+  borrower's contacts are orchestrated, enter it as linear terms instead: each
+  as its distance from its neutral value, so a borrower with no contact
+  history gets no term from them, and a model that never saw them scores
+  exactly as without them. ``hoeffding`` is an adaptive Hoeffding tree
+  on the raw snapshot.
 - Explanations: for the linear kind, :attr:`Score.top_features` lists the
   snapshot features with the largest summed weight over the indicators
   built from them (its bucket indicator and half of each crossed indicator
@@ -48,6 +53,7 @@ from typing import Any, Literal
 from river import compose, drift, linear_model, optim, tree
 
 from scoring.buckets import BUCKET_SOURCES, RiskBuckets
+from scoring.features import CONTACT_NEUTRAL
 
 Kind = Literal["logistic", "hoeffding"]
 KINDS: tuple[str, ...] = ("logistic", "hoeffding")
@@ -134,7 +140,24 @@ class RiskModel:
         return self._raw(features)
 
     def _raw(self, features: dict[str, float]) -> float:
+        if self.kind == "logistic":
+            return self._regression_proba(self._terms(features))
         return float(self._pipeline.predict_proba_one(features).get(True, 0.0))
+
+    def _terms(self, features: dict[str, float]) -> dict[str, float]:
+        """What the logistic regression sees: the snapshot's indicators, and each contact
+        feature present as its distance from its neutral value (their effects are monotone,
+        and the bucket edges are the payment history's). At the neutral value a term would
+        add nothing to the score or to learning, so it is left out, out of explanations too."""
+        terms = self._pipeline["RiskBuckets"].transform_one(features)
+        for name, neutral in CONTACT_NEUTRAL.items():
+            distance = features.get(name, neutral) - neutral
+            if distance:
+                terms[name] = distance
+        return terms
+
+    def _regression_proba(self, terms: dict[str, float]) -> float:
+        return float(self._pipeline["LogisticRegression"].predict_proba_one(terms).get(True, 0.0))
 
     def score(self, features: dict[str, float]) -> Score:
         """:meth:`predict_proba` with the cold-start flag and the top contributing features."""
@@ -143,10 +166,8 @@ class RiskModel:
         if self.kind != "logistic":
             return Score(self._raw(features), False)
         # One expansion serves both the probability and its explanation.
-        terms = self._pipeline["RiskBuckets"].transform_one(features)
-        regression = self._pipeline["LogisticRegression"]
-        probability = float(regression.predict_proba_one(terms).get(True, 0.0))
-        return Score(probability, False, self._explain(terms))
+        terms = self._terms(features)
+        return Score(self._regression_proba(terms), False, self._explain(terms))
 
     def _explain(self, terms: dict[str, float]) -> tuple[tuple[str, float], ...]:
         """The ``top`` snapshot features by ``|summed weight * value|`` over ``terms``.
@@ -174,7 +195,10 @@ class RiskModel:
         if predicted is None:
             predicted = self._raw(features) if self.n_learned else None
         error = None if predicted is None else abs(label - predicted)
-        self._pipeline.learn_one(features, bool(label))
+        if self.kind == "logistic":
+            self._pipeline["LogisticRegression"].learn_one(self._terms(features), bool(label))
+        else:
+            self._pipeline.learn_one(features, bool(label))
         self.n_learned += 1
         if error is None:
             return False

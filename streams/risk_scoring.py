@@ -70,10 +70,12 @@ class RiskScoring:
         return BorrowerRisk.new(self.rules.horizon)
 
     def assessor(self, risk: BorrowerRisk, partition: int) -> Assessor:
-        """The domain's port for one input of a borrower of ``partition``."""
+        """The domain's port for one input of a borrower of ``partition``; the snapshot it
+        scores carries the borrower's contact conduct when their contacts are orchestrated."""
         scorer = self._scorer(partition)
 
         def assess(state: BorrowerState, event: InputEvent, at: datetime) -> RiskAssessment | None:
+            risk.features.conduct = None if state.contacts is None else state.contacts.conduct
             outcome = scorer.assess(
                 risk, event, dpd=state.days_past_due(at), overdue=state.overdue_amount
             )

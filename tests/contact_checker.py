@@ -38,6 +38,8 @@ COLLECTION = {
 }
 REACHING = {"sms", "email", "push", "call"}
 GENTLE = {"sms", "email", "push", "letter"}
+STATUTORY_LETTERS = {"cease_confirmation", "dispute_acknowledgement"}
+"""Letters owed whatever channels the borrower chose (only returned post stops them)."""
 TALKS = ("reached", "refused", "promise_to_pay")
 
 
@@ -331,12 +333,15 @@ def _check_standing(action: ContactAction, state: _Borrower, day: date, rules: R
     hardship = state.hardship_until is not None and day <= state.hardship_until
     if hardship and collection and action.channel not in GENTLE:
         problems.append(f"{action.action_id}: {action.channel} during hardship")
-    if action.channel in REACHING or action.channel == "letter":
+    statutory = action.channel == "letter" and action.purpose in STATUTORY_LETTERS
+    if action.channel in REACHING or (action.channel == "letter" and not statutory):
         allowed = state.channels if state.channels is not None else rules.default_channels
         if action.channel not in allowed or action.channel in state.blocked:
             problems.append(f"{action.action_id}: channel {action.channel} not allowed")
         if action.channel in ("sms", "email") and not state.consent.get(action.channel):
             problems.append(f"{action.action_id}: {action.channel} without consent")
+    if statutory and "letter" in state.blocked:
+        problems.append(f"{action.action_id}: a letter after the post came back")
     return problems
 
 

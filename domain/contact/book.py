@@ -24,16 +24,25 @@ from zoneinfo import ZoneInfo
 
 from domain.contact.actions import ContactAction, Decision
 from domain.contact.channels import COLLECTION, PERSON_REACHING
+from domain.contact.conduct import ContactConduct
 from domain.contact.context import ContactContext, Facts
 from domain.contact.decide import Candidate, Circumstances, Defer, Issue, Verdict, decide
 from domain.contact.events import BorrowerSignal, ContactOutcome
 from domain.contact.holds import Hold, hold_at
-from domain.contact.hours import day_start, local_date, narrow, resolve_zone, window_on
+from domain.contact.hours import (
+    LocalSpan,
+    day_start,
+    local_date,
+    narrow,
+    resolve_zone,
+    window_on,
+    within,
+)
 from domain.contact.journal import Journal, Published, Turn
 from domain.contact.limits import ContactLog
 from domain.contact.one_offs import ONCE_EVER, ONE_OFFS, OneOff
 from domain.contact.plan import TierPlan
-from domain.contact.promise import OpenPromise, PromiseRecord
+from domain.contact.promise import OpenPromise
 from domain.contact.standing import STOPPING, Standing
 from domain.events import Payment, TierChange
 
@@ -54,7 +63,8 @@ class ContactBook:
     done: set[str] = field(default_factory=set)
     """One-off actions issued for good (the cease confirmation, the specialist review)."""
     promise: OpenPromise | None = None
-    promises: PromiseRecord = field(default_factory=PromiseRecord)
+    conduct: ContactConduct = field(default_factory=ContactConduct)
+    """How the borrower answers collection, for the risk model's features."""
     legal_review_from: datetime | None = None
     """When a legal review may go: the final notice's window opened ``final_notice_days``
     before (None: no final notice in this tier)."""
@@ -80,6 +90,8 @@ class ContactBook:
         if tier == 0:
             self.journal.withdraw(turn, lambda action, day: "cured")
             self.plan, self.legal_review_from = None, None
+            if self.promise is not None:  # nothing is owed: whatever was promised, it is kept
+                self._settle("promise_kept", turn, cured=True)
             return
         if tier < start or any(c.direction == "de-escalation" for c in changes):
             self._withdraw(turn, lambda a, day: a.tier > tier, "de_escalated")
@@ -108,11 +120,19 @@ class ContactBook:
             self._withdraw(
                 turn, lambda a, day: standing.pause(a.purpose, day) is not None, "breathing_space"
             )
+            if self.plan is not None:  # a space replaced by a shorter one ends sooner
+                self.plan.release("breathing_space", turn.at)
         elif kind == "hardship":
             self.journal.withdraw(turn, lambda a, day: standing.hardship_refusal(a.channel, day))
-        else:  # contact_preferences: withdraw what a channel no longer allows
+        else:  # contact_preferences: withdraw what a channel or the hours no longer allow
+            zone, _ = self._zone(ctx)
+            spans, _ = narrow(ctx.profile.permitted, standing.hours)
             self.journal.withdraw(
-                turn, lambda a, day: standing.channel_refusal(a.channel, ctx.profile)
+                turn,
+                lambda a, day: (
+                    standing.channel_refusal(a.channel, ctx.profile, a.purpose)
+                    or _outside_hours(a, zone, spans)
+                ),
             )
 
     def on_outcome(self, outcome: ContactOutcome, ctx: ContactContext, out: Published) -> None:
@@ -122,9 +142,10 @@ class ContactBook:
         turn = self._turn(outcome.attempted_at, outcome.event_id, out)
         zone, _ = self._zone(ctx)
         day = local_date(turn.at, zone)
-        instructed = self.journal.instructed_on(outcome.action_id, outcome.channel)
+        instructed = self.journal.claim(outcome.action_id, outcome.channel)
         self.log.reported(outcome, day, instructed)
         self.standing.record(outcome)
+        self.conduct.reported(outcome, turn.at)
         self.journal.record(
             turn,
             "outcome_recorded",
@@ -133,7 +154,7 @@ class ContactBook:
             details=(
                 ("outcome", outcome.outcome),
                 ("direction", outcome.direction),
-                ("counted", "no" if instructed else "yes"),
+                ("counted", "yes" if _counts_on_its_own(outcome, instructed) else "no"),
             ),
         )
         blackout = ctx.profile.calls.blackout_days
@@ -145,7 +166,7 @@ class ContactBook:
         if outcome.outcome in ("bounced", "opted_out"):
             profile = ctx.profile
             self.journal.withdraw(
-                turn, lambda a, d: self.standing.channel_refusal(a.channel, profile)
+                turn, lambda a, d: self.standing.channel_refusal(a.channel, profile, a.purpose)
             )
         if outcome.outcome == "promise_to_pay":
             self._promise(outcome, zone, ctx, turn)
@@ -368,6 +389,7 @@ class ContactBook:
         for action, day in self.journal.withdraw(turn, lambda a, d: rule if chosen(a, d) else None):
             if turn.at < action.not_before:
                 self.log.withdrawn(action.channel, day)
+                self.journal.disown(action.action_id)
 
     # -- promises and one-offs -------------------------------------------------
 
@@ -377,7 +399,7 @@ class ContactBook:
         replaced = self.promise
         promise = OpenPromise.make(outcome, zone, grace_days=ctx.rules.promise_grace_days)
         self.promise = promise
-        self.promises.made += 1
+        self.conduct.promised(turn.at)
         details = [
             ("amount", str(promise.amount)),
             ("due_date", promise.due_date.isoformat()),
@@ -393,21 +415,20 @@ class ContactBook:
             OneOff("promise_reminder", max(turn.at, day_start(eve, zone)), turn.cause, eve)
         )
 
-    def _settle(self, decision: Decision, turn: Turn) -> None:
-        """The open promise was kept (a payment reached its amount) or broken (its deadline
-        passed): collection resumes."""
+    def _settle(self, decision: Decision, turn: Turn, *, cured: bool = False) -> None:
+        """The open promise was kept (a payment reached its amount, or the borrower was
+        ``cured``: nothing is owed any more) or broken (its deadline passed): collection
+        resumes."""
         promise = self.promise
         assert promise is not None
         self.promise = None
-        if decision == "promise_kept":
-            self.promises.kept += 1
-        else:
-            self.promises.broken += 1
+        self.conduct.settled(turn.at, kept=decision == "promise_kept")
         self.one_offs = [o for o in self.one_offs if o.family != "promise_reminder"]
         details = (
             ("promise", promise.event_id),
             ("amount", str(promise.amount)),
             ("paid", str(promise.paid)),
+            *((("cured", "yes"),) if cured else ()),
         )
         self.journal.record(turn, decision, details=details)
         if self.plan is not None:
@@ -431,3 +452,19 @@ class ContactBook:
 
 def _collection(action: ContactAction, day: date) -> bool:
     return action.purpose in COLLECTION
+
+
+def _outside_hours(
+    action: ContactAction, zone: ZoneInfo, spans: tuple[LocalSpan, ...]
+) -> str | None:
+    """``quiet_hours`` if a window that reaches the borrower no longer lies inside their
+    hours (their zone or preferred hours changed since it was computed)."""
+    if action.channel not in PERSON_REACHING:
+        return None
+    return None if within(action.not_before, action.not_after, spans, zone) else "quiet_hours"
+
+
+def _counts_on_its_own(outcome: ContactOutcome, instructed: date | None) -> bool:
+    """Whether a report adds an attempt to the limits: an outbound contact reaching the
+    borrower that is not the first report of an action the engine counted already."""
+    return outcome.direction == "outbound" and outcome.channel in PERSON_REACHING and not instructed

@@ -115,7 +115,7 @@ def decide(candidate: Candidate, at: datetime, c: Circumstances) -> Verdict:
     for (channel, template), stop in zip(candidate.options, stops, strict=True):
         refusal = (
             stop
-            or standing.channel_refusal(channel, c.profile)
+            or standing.channel_refusal(channel, c.profile, purpose)
             or standing.hardship_refusal(channel, day)
         )
         if refusal is None:

@@ -250,6 +250,20 @@ def day_start(day: date, zone: ZoneInfo) -> datetime:
     return intervals[0][0] if intervals else day_start(day + _DAY, zone)
 
 
+def within(
+    not_before: datetime, not_after: datetime, spans: tuple[LocalSpan, ...], zone: ZoneInfo
+) -> bool:
+    """Whether the window ``[not_before, not_after)`` lies, in ``zone``, on one local day
+    inside one of ``spans``: what a window computed in another zone, or under other
+    preferred hours, must still satisfy to stand."""
+    first = as_utc(not_before).astimezone(zone)
+    last = (as_utc(not_after) - timedelta(microseconds=1)).astimezone(zone)
+    if first.date() != last.date():
+        return False
+    start, end = first.hour * 60 + first.minute, last.hour * 60 + last.minute + 1
+    return any(span.start <= start and end <= span.end for span in spans)
+
+
 def window_on(
     day: date,
     spans: tuple[LocalSpan, ...],

@@ -21,8 +21,9 @@ from domain.contact.actions import AuditEntry, ContactAction, Decision, action_i
 from domain.contact.channels import Channel, Purpose
 
 ISSUED_MEMORY_DAYS = 30
-"""Issued action ids are remembered this long, so that an outcome naming one is not
-counted twice against the limits (and one naming an unknown id is counted)."""
+"""Issued action ids are remembered this long, so that the first outcome naming one is
+not counted twice against the limits (the action counted already); a later one, or one
+naming an unknown id, is counted."""
 
 
 @dataclass(slots=True)
@@ -141,10 +142,22 @@ class Journal:
             )
         )
 
-    def instructed_on(self, action: str | None, channel: Channel) -> date | None:
-        """The local day of the engine's action ``action`` on ``channel``, if it is one."""
+    def claim(self, action: str | None, channel: Channel) -> date | None:
+        """The local day of the engine's action ``action`` on ``channel`` when an outcome
+        reports it for the first time: its attempt is counted already, as the action was.
+        None for any other report, whose attempt counts on its own: one naming no action
+        or an unknown one, another channel, an action withdrawn before its window, or one
+        reported before (a dialer's retry is one more attempt)."""
         seen = self.recent.get(action or "")
-        return date.fromordinal(seen[1]) if seen is not None and seen[0] == channel else None
+        if seen is None or seen[0] != channel:
+            return None
+        del self.recent[action or ""]
+        return date.fromordinal(seen[1])
+
+    def disown(self, action: str) -> None:
+        """Forget ``action``, withdrawn before its window opened and no longer counted: an
+        attempt reported on it all the same is one the engine did not instruct."""
+        self.recent.pop(action, None)
 
     def forget(self, now: datetime, today: date) -> None:
         """Drop closed windows and ids older than :data:`ISSUED_MEMORY_DAYS`."""

@@ -4,7 +4,8 @@ A promise made in an outcome (``promise_to_pay``) pauses collection until its
 due date plus the policy's ``promise_grace_days`` (the *deadline*: the start of
 the local day after). Payments from the promise on count towards it; reaching
 the amount keeps it at that payment, the deadline passing without breaks it.
-A new promise replaces the open one.
+A new promise replaces the open one, which is then neither kept nor broken; how
+promises went is summarised for the risk model in :mod:`domain.contact.conduct`.
 
 >>> from datetime import UTC, date, datetime, timedelta
 >>> from domain.contact.events import ContactOutcome, Promise
@@ -86,24 +87,6 @@ class OpenPromise:
             parse_instant(data["deadline"]),  # type: ignore[arg-type]
             data["paid"],
         )
-
-
-@dataclass(slots=True)
-class PromiseRecord:
-    """How the borrower's promises went, for reports and the risk model's features."""
-
-    made: int = 0
-    kept: int = 0
-    broken: int = 0
-
-    @property
-    def kept_rate(self) -> float | None:
-        """Kept over decided (kept or broken); None before any was decided."""
-        decided = self.kept + self.broken
-        return None if decided == 0 else self.kept / decided
-
-    def to_list(self) -> list[int]:
-        return [self.made, self.kept, self.broken]
 
 
 def check_promise(outcome: ContactOutcome, currency: str | None, max_days: int) -> None:

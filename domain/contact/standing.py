@@ -38,6 +38,10 @@ from domain.contact.profile import Profile
 GENTLE: frozenset[Channel] = frozenset({"sms", "email", "push", "letter"})
 """What forbearance (hardship) allows: no calls, no reviews pressing for payment."""
 
+STATUTORY_LETTERS: frozenset[Purpose] = frozenset({"cease_confirmation", "dispute_acknowledgement"})
+"""Letters owed to the borrower whatever channels they chose: without them a cease or a
+dispute would go unconfirmed."""
+
 STOPPING = ("deceased", "bankruptcy", "cease")
 """Rule codes of the signals that stop collection contact for good, strongest first."""
 
@@ -143,13 +147,19 @@ class Standing:
 
     # -- what it allows ----------------------------------------------------
 
-    def channel_refusal(self, channel: Channel, profile: Profile) -> str | None:
+    def channel_refusal(
+        self, channel: Channel, profile: Profile, purpose: Purpose | None = None
+    ) -> str | None:
         """Why ``channel`` may not be used for this borrower (None: it may). Internal
-        channels reach the lender's staff, not the borrower, and are always allowed here."""
+        channels reach the lender's staff, not the borrower, and are always allowed here.
+        The letters the law has the lender send whatever the borrower asked (confirming a
+        cease, acknowledging a dispute) go by post unless the post comes back."""
         if channel in INTERNAL:
             return None
         if channel in self.blocked:
             return "channel_blocked"
+        if channel == "letter" and purpose in STATUTORY_LETTERS:
+            return None
         allowed = self.channels if self.channels is not None else profile.default_channels
         if channel not in allowed:
             return "channel_not_allowed"

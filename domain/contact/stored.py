@@ -3,7 +3,12 @@ section of the borrower state, JSON-safe (str, int, bool, list, dict, None).
 
 Every part of the book is bounded: open actions close within days, the contact
 log keeps the days the limits look back over, action ids are kept a month, at
-most a few one-off actions wait, and one promise is open at a time.
+most a few one-off actions wait, one promise is open at a time, and the
+borrower's conduct is five faded counts.
+
+A book stored without ``conduct`` has counted nothing yet. The ``promises``
+section it replaced (lifetime counts of promises made, kept and broken) is
+ignored on load: counts that cannot be placed in time cannot fade.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ from typing import Any
 
 from domain.clock import format_instant, parse_instant
 from domain.contact.book import ContactBook
+from domain.contact.conduct import ContactConduct
 from domain.contact.journal import Journal, action_from_dict, action_to_dict
 from domain.contact.limits import ContactLog
 from domain.contact.one_offs import OneOff
 from domain.contact.plan import TierPlan
-from domain.contact.promise import OpenPromise, PromiseRecord
+from domain.contact.promise import OpenPromise
 from domain.contact.standing import Standing
 
 
@@ -33,7 +39,7 @@ def book_to_dict(book: ContactBook) -> dict[str, Any]:
         ],
         "done": sorted(book.done),
         "promise": None if book.promise is None else book.promise.to_dict(),
-        "promises": book.promises.to_list(),
+        "conduct": book.conduct.to_list(),
         "legal_review_from": format_instant(book.legal_review_from),
         "clock": format_instant(book.clock),
     }
@@ -51,7 +57,9 @@ def book_from_dict(borrower_id: str, data: dict[str, Any]) -> ContactBook:
         ],
         done=set(data["done"]),
         promise=None if data["promise"] is None else OpenPromise.from_dict(data["promise"]),
-        promises=PromiseRecord(*data["promises"]),
+        conduct=ContactConduct.from_list(data["conduct"])
+        if "conduct" in data
+        else ContactConduct(),
         legal_review_from=parse_instant(data["legal_review_from"]),
         clock=parse_instant(data["clock"]),
     )

@@ -185,3 +185,41 @@ class TestRefusals:
         published = len(borrower.outbox.audit)
         again = borrower.apply(signal("cease_communication", "2025-01-20"), POLICY, contact=CONTEXT)
         assert again.duplicate and len(borrower.outbox.audit) == published
+
+
+class TestRedeliveries:
+    """Contact inputs have their own memory of ids, scoped by kind."""
+
+    def test_a_chatty_contact_system_cannot_push_a_payment_out_of_the_window(self) -> None:
+        borrower = overdue_since_new_year()
+        paid = Payment("p1", "b1", "L1", 2000, "USD", at("2025-01-03"))
+        borrower.apply(paid, POLICY, contact=CONTEXT)
+        for n in range(400):  # a delivery receipt for every message, for months
+            receipt = ContactOutcome(
+                f"r{n}", "b1", None, "push", "outbound", at("2025-01-03", 16), "delivered"
+            )
+            borrower.apply(receipt, POLICY, contact=CONTEXT)
+        assert borrower.apply(paid, POLICY, contact=CONTEXT).duplicate
+        assert borrower.ledger.overdue_amount == 3000
+
+    def test_an_outcome_and_a_payment_may_share_an_event_id(self) -> None:
+        borrower = overdue_since_new_year()
+        call = ContactOutcome("1001", "b1", None, "call", "outbound", at("2025-01-03"), "busy")
+        borrower.apply(call, POLICY, contact=CONTEXT)
+        paid = Payment("1001", "b1", "L1", 5000, "USD", at("2025-01-03", 16))
+        assert borrower.apply(paid, POLICY, contact=CONTEXT).changes[-1].tier == 0
+        assert borrower.apply(call, POLICY, contact=CONTEXT).duplicate
+
+    def test_a_contact_input_remembered_by_an_older_state_is_still_a_duplicate(self) -> None:
+        borrower = overdue_since_new_year()
+        disputed = signal("dispute", "2025-01-03")
+        borrower.apply(disputed, POLICY, contact=CONTEXT)
+        stored = borrower.to_dict()
+        key = stored["recent_contact_inputs"][0]
+        older = stored | {  # as written before contact inputs had their own memory
+            "recent_event_ids": [*stored["recent_event_ids"], disputed.event_id],
+            "recent_event_fingerprints": [*stored["recent_event_fingerprints"], key[1]],
+            "recent_contact_inputs": [],
+        }
+        restored = BorrowerState.from_dict(orjson.loads(orjson.dumps(older)))
+        assert restored.apply(disputed, POLICY, contact=CONTEXT).duplicate

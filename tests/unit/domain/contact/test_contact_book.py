@@ -11,6 +11,7 @@ from book_support import MONDAY, Borrower, at
 
 from domain.contact.actions import ContactAction
 from domain.contact.events import Promise, SignalKind
+from domain.contact.hours import LocalSpan
 from domain.contact.stored import book_from_dict, book_to_dict
 
 
@@ -104,6 +105,38 @@ class TestSignals:
         assert ("breathing_space", "email") in borrower.audited("deferred")
         assert any(day.startswith("03-21") for day in sent), "collection resumes the day after"
 
+    @pytest.mark.parametrize(
+        ("change", "withdrawn"),
+        [
+            ({"time_zone": "Asia/Tokyo"}, [("call", "quiet_hours")]),  # 10:00-21:00 NY: night
+            ({"time_zone": "America/Toronto"}, []),  # the same hours there
+            ({"hours": (LocalSpan(18 * 60, 20 * 60),)}, [("call", "quiet_hours")]),
+        ],
+    )
+    def test_new_hours_or_zone_withdraw_the_windows_they_no_longer_allow(
+        self, change: dict[str, object], withdrawn: list[tuple[str, str]]
+    ) -> None:
+        borrower = Borrower().prefers(time_zone="America/New_York").enters(2, MONDAY)
+        borrower.prefers(at(hours=1), **change)
+        assert borrower.cancels() == withdrawn
+
+    @pytest.mark.parametrize("kind", ["cease_communication", "dispute"])
+    def test_the_letter_the_law_owes_goes_whatever_channels_were_chosen(self, kind) -> None:
+        borrower = Borrower().prefers(channels=frozenset()).enters(2, MONDAY)
+        borrower.signal(kind, at(hours=1))
+        assert [c[:2] for c in borrower.contacts()] == [
+            ("letter", "cease_confirmation" if kind == "cease_communication" else
+             "dispute_acknowledgement")
+        ]  # fmt: skip
+
+    def test_a_breathing_space_replaced_by_a_shorter_one_ends_with_it(self) -> None:
+        borrower = Borrower().prefers().enters(2, MONDAY)
+        long = {"starts_on": date(2025, 3, 3), "ends_on": date(2025, 5, 1)}
+        borrower.signal("breathing_space", at(hours=1), **long)
+        short = {"starts_on": date(2025, 3, 3), "ends_on": date(2025, 3, 5)}
+        borrower.signal("breathing_space", at(days=1), **short).until(at(days=4))
+        assert any(c[0] == "call" and c[2].startswith("03-06") for c in borrower.contacts())
+
     def test_hardship_withdraws_open_calls(self) -> None:
         borrower = Borrower().prefers().enters(2, MONDAY)
         borrower.signal("hardship", at(hours=1), until=date(2025, 3, 31))
@@ -133,6 +166,28 @@ class TestOutcomes:
         borrower.reports("no_answer", at(hours=2), action_id="made-up")
         assert dict(borrower.out.audit[-1].details)["counted"] == "yes"
 
+    def test_a_dialers_every_retry_on_one_action_counts_as_an_attempt(self) -> None:
+        borrower = Borrower().prefers().enters(2, MONDAY)
+        call = next(a for a in borrower.out.actions if a.channel == "call")
+        for hour in range(1, 8):
+            borrower.reports("no_answer", at(hours=hour), action_id=call.action_id)
+        counted = [dict(e.details)["counted"] for e in borrower.out.audit[-7:]]
+        assert counted == ["no"] + ["yes"] * 6
+        borrower.until(at(days=3))
+        assert ("call_7_in_7", "call") in borrower.audited("deferred")
+
+    def test_an_attempt_reported_on_an_action_withdrawn_before_its_window_counts(self) -> None:
+        borrower = Borrower().prefers().enters(2, at(hours=-3))  # 07:00: the call waits for 08:00
+        borrower.until(at(hours=-2.2))  # 07:48: published ahead of its window
+        call = next(a for a in borrower.out.actions if a.channel == "call")
+        borrower.enters(1, at(hours=-2.1))  # 07:54, de-escalated before the window opened
+        borrower.reports("no_answer", at(hours=-1.9), action_id=call.action_id)  # dialled anyway
+        assert dict(borrower.out.audit[-1].details)["counted"] == "yes"
+
+    def test_an_inbound_call_is_not_counted_as_an_attempt(self) -> None:
+        borrower = Borrower().prefers().reports("reached", MONDAY, direction="inbound")
+        assert dict(borrower.out.audit[-1].details)["counted"] == "no"
+
     def test_a_bounced_email_blocks_the_channel_until_preferences_restore_it(self) -> None:
         borrower = Borrower().prefers().enters(1, MONDAY).until(at(days=3, hours=1))
         borrower.reports("bounced", at(days=3, hours=2), channel="email")
@@ -155,13 +210,20 @@ class TestPromises:
     def test_a_promise_kept_resumes_the_treatment_at_once(self) -> None:
         borrower = self.promised().pays(5000, at(days=2)).until(at(days=3))
         assert ("promise_kept", None) in [(e.decision, e.rule) for e in borrower.out.audit]
-        assert borrower.book.promise is None and borrower.book.promises.kept == 1
+        assert borrower.book.promise is None and borrower.book.conduct.kept == 1
 
     def test_a_promise_broken_at_its_deadline_resumes_the_treatment(self) -> None:
         borrower = self.promised().pays(4999, at(days=2)).until(at(days=14))
         broken = [e for e in borrower.out.audit if e.decision == "promise_broken"]
         assert [e.at for e in broken] == [datetime(2025, 3, 13, 4, tzinfo=UTC)]  # 10th + 2 days
         assert any(c[0] == "call" and c[2] >= "03-13" for c in borrower.contacts())
+
+    def test_a_cure_keeps_a_promise_of_more_than_was_owed(self) -> None:
+        borrower = self.promised().enters(0, at(days=2))  # paid all, less than promised
+        kept = [e for e in borrower.out.audit if e.decision == "promise_kept"]
+        assert [dict(e.details)["cured"] for e in kept] == ["yes"]
+        borrower.until(at(days=9))
+        assert all(c[1] != "promise_reminder" for c in borrower.contacts())
 
     def test_a_new_promise_replaces_the_open_one(self) -> None:
         borrower = self.promised()
