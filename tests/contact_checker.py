@@ -58,6 +58,7 @@ class Rules:
     daily_cap: int = 3
     final_notice_days: int = 14
     promise_grace_days: int = 2
+    promise_max_days: int = 60
 
 
 @dataclass
@@ -66,7 +67,9 @@ class _Promise:
     currency: str
     due: date
     ends: datetime
-    """The start of the local day after the due date plus the grace days."""
+    """The start of the local day after the due date plus the grace days, or the end of
+    ``promise_max_days`` from the first of a chain of promises each replacing the last."""
+    since: datetime
     paid: int = 0
     reminders: int = 0
 
@@ -263,9 +266,13 @@ def _take(
     if event.outcome in ("bounced", "opted_out"):
         state.blocked.add(event.channel)
     if event.outcome == "promise_to_pay" and event.promise is not None:
-        promise = event.promise
-        ends = _promise_ends(promise.due_date, state.zone, rules)
-        state.promise = _Promise(promise.amount, promise.currency, promise.due_date, ends)
+        promise, replaced = event.promise, state.promise_open(event.attempted_at)
+        since = event.attempted_at if replaced is None else replaced.since
+        ends = min(
+            _promise_ends(promise.due_date, state.zone, rules),
+            since + timedelta(days=rules.promise_max_days),
+        )
+        state.promise = _Promise(promise.amount, promise.currency, promise.due_date, ends, since)
     if event.channel == "call" and event.outcome in TALKS:
         state.conversations.append(day)
     if event.direction == "outbound" and event.action_id is None:

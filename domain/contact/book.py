@@ -398,6 +398,10 @@ class ContactBook:
     ) -> None:
         replaced = self.promise
         promise = OpenPromise.make(outcome, zone, grace_days=ctx.rules.promise_grace_days)
+        if replaced is not None:  # a chain of promises pauses collection for a bounded time
+            promise.since = replaced.since or replaced.made_at
+            cap = promise.since + timedelta(days=ctx.rules.promise_max_days)
+            promise.deadline = max(turn.at, min(promise.deadline, cap))
         self.promise = promise
         self.conduct.promised(turn.at)
         details = [

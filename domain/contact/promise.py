@@ -44,6 +44,10 @@ class OpenPromise:
     made_at: datetime
     deadline: datetime
     paid: int = 0
+    since: datetime | None = None
+    """When the unbroken chain of promises this one replaced began (None: it began it).
+    A chain pauses collection at most ``promise_max_days`` in all: promising again
+    before each deadline must not put collection off for ever."""
 
     @classmethod
     def make(cls, outcome: ContactOutcome, zone: ZoneInfo, *, grace_days: int) -> OpenPromise:
@@ -74,6 +78,7 @@ class OpenPromise:
             "made_at": format_instant(self.made_at),
             "deadline": format_instant(self.deadline),
             "paid": self.paid,
+            "since": None if self.since is None else format_instant(self.since),
         }
 
     @classmethod
@@ -86,6 +91,7 @@ class OpenPromise:
             parse_instant(data["made_at"]),  # type: ignore[arg-type]
             parse_instant(data["deadline"]),  # type: ignore[arg-type]
             data["paid"],
+            parse_instant(data.get("since")),
         )
 
 

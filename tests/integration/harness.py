@@ -293,6 +293,10 @@ async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord]:
         await consumer.stop()
 
 
+INPUT_TOPICS = ("payments", "missed-payments", "borrower-signals", "contact-outcomes")
+"""The input topics of a worker with contact orchestration on (the default)."""
+
+
 async def committed_offsets(broker: Target, group: str) -> dict[TopicPartition, int]:
     """The offsets ``group`` has committed on the input topics (uncommitted ones left out)."""
     consumer = AIOKafkaConsumer(
@@ -301,7 +305,7 @@ async def committed_offsets(broker: Target, group: str) -> dict[TopicPartition, 
     await consumer.start()
     try:
         committed: dict[TopicPartition, int] = {}
-        for topic in (broker.topic("payments"), broker.topic("missed-payments")):
+        for topic in map(broker.topic, INPUT_TOPICS):
             for tp in await _partitions_of(consumer, topic):
                 offset = await consumer.committed(tp)
                 if offset is not None:

@@ -225,6 +225,18 @@ class TestPromises:
         borrower.until(at(days=9))
         assert all(c[1] != "promise_reminder" for c in borrower.contacts())
 
+    def test_promises_renewed_before_each_deadline_pause_collection_for_60_days_at_most(
+        self,
+    ) -> None:
+        borrower = self.promised()
+        for day in range(5, 90, 5):  # a new promise, a week out, every five days
+            due = (at(days=day) + timedelta(days=7)).date()
+            borrower.reports("promise_to_pay", at(days=day), promise=Promise(5000, "USD", due))
+        broken = [e.at for e in borrower.until(at(days=90)).out.audit
+                  if e.decision == "promise_broken"]  # fmt: skip
+        assert broken and broken[0] <= at(days=60, hours=1)
+        assert any(c[1] == "payment_request" and c[2] > "05-02" for c in borrower.contacts())
+
     def test_a_new_promise_replaces_the_open_one(self) -> None:
         borrower = self.promised()
         later = Promise(7000, "USD", date(2025, 3, 20))
