@@ -382,6 +382,7 @@ class BorrowerState:
         facts = {
             "amount_due": str(self.ledger.overdue_amount),
             "days_past_due": str(self.ledger.days_past_due(at)),
+            "reference": self.borrower_id,  # the account as the lender and borrower know it
         }
         if self.currency is not None:  # none before the first payment or missed installment
             facts["currency"] = self.currency

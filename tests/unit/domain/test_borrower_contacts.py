@@ -12,7 +12,7 @@ from domain.borrower import BorrowerState
 from domain.contact.context import ContactContext
 from domain.contact.events import BorrowerSignal, ContactOutcome, Promise, SignalKind
 from domain.contact.profile import load_profile
-from domain.contact.templates import load_catalogue
+from domain.contact.templates import BORROWER_PLACEHOLDERS, load_catalogue
 from domain.errors import BadPromise, CurrencyMismatch, DomainError
 from domain.events import MissedPayment, Payment, TierChange
 from domain.policy import load_policy
@@ -223,3 +223,27 @@ class TestRedeliveries:
         }
         restored = BorrowerState.from_dict(orjson.loads(orjson.dumps(older)))
         assert restored.apply(disputed, POLICY, contact=CONTEXT).duplicate
+
+
+def test_every_action_carries_the_borrower_placeholders_its_template_needs() -> None:
+    """Through every tier, with a promise and a dispute: the contact system can fill each
+    template from the action's variables (the lender's own it fills itself)."""
+    catalogue = load_catalogue()
+    borrower = overdue_since_new_year()
+    promise = Promise(5000, "USD", date(2025, 1, 20))
+    inputs = [
+        ContactOutcome("o1", "b1", None, "call", "inbound", at("2025-01-14"), "promise_to_pay",
+                       promise),
+        signal("dispute", "2025-05-01"),
+        signal("dispute_resolved", "2025-05-03"),
+    ]  # fmt: skip
+    for event in inputs:
+        borrower.advance_to(event.event_time, POLICY, CONTEXT)
+        borrower.apply(event, POLICY, contact=CONTEXT)
+    borrower.advance_to(at("2025-06-01"), POLICY, CONTEXT)
+    contacts = [a for a in borrower.outbox.actions if a.type == "contact"]
+    assert {a.purpose for a in contacts} >= {"payment_request", "promise_reminder",
+                                             "dispute_acknowledgement", "final_notice"}  # fmt: skip
+    for action in contacts:
+        needed = catalogue.get(action.template).placeholders & BORROWER_PLACEHOLDERS
+        assert needed <= dict(action.variables).keys(), (action.template, action.variables)
