@@ -13,11 +13,17 @@ three-node Apache Kafka cluster (``--broker`` or ``BENCH_BROKER``: ``tansu``,
    what online scoring and learning add per input over ``dpd-only``, and how
    much of it is spent in the model's own calls (``arrears_model_seconds_total``),
    next to the bare agent's whole per-event cost;
-4. **latency**: the worker fed live at half its measured rate; for every tier
+4. **contacts**: the default pipeline, ``risk-adjusted`` with contact orchestration
+   on, once, over the portfolio merged with its borrowers' signals and uninstructed
+   contact outcomes: what orchestration adds per input over run 3, the contact
+   actions and audit entries it published, and the stored state per borrower
+   (:mod:`bench.contacts`), which the limits' windows keep bounded;
+5. **latency**: the worker fed live at half its measured rate; for every tier
    change caused directly by an input, broker timestamp of the tier change
    minus that of the input.
 
-The issue's bar: full >= 0.5 x bare.
+Runs 1-3 and 5 measure tiering alone (``ARREARS_CONTACTS=off``), as before
+orchestration existed. The issue's bar: full >= 0.5 x bare.
 """
 
 from __future__ import annotations
@@ -30,38 +36,50 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.brokers import BROKERS, Target, fresh_target, stop_shared_cluster
-from domain.events import Payment
+from bench.contacts import StoredStates, report_contacts, stored_states
+from domain.contact.events import BorrowerSignal, ContactOutcome
+from domain.events import MissedPayment, Payment
 from schemas.codec import encode_missed_payment, encode_payment
-from simulator import PortfolioConfig, simulate
+from schemas.contact_inputs import encode_borrower_signal, encode_contact_outcome
+from simulator import PortfolioConfig, simulate, simulate_with_contacts
 from streams.broker import free_port
 from streams.preflight import ensure_topics
 from streams.settings import Settings
 
 Record = tuple[str, bytes, bytes, str]  # topic, key, value, event_id
 
+ENCODERS: dict[type, tuple[str, Callable[[Any], bytes]]] = {
+    Payment: ("payments", encode_payment),
+    MissedPayment: ("missed-payments", encode_missed_payment),
+    BorrowerSignal: ("borrower-signals", encode_borrower_signal),
+    ContactOutcome: ("contact-outcomes", encode_contact_outcome),
+}
+"""Each input type's topic and encoder."""
 
-def portfolio(borrowers: int, months: int, seed: int) -> list[Record]:
+
+def portfolio(borrowers: int, months: int, seed: int, *, contacts: bool = False) -> list[Record]:
+    """The simulated portfolio's inputs, encoded; with ``contacts``, merged in event time
+    with its borrowers' signals and the contact outcomes nobody instructed."""
+    config = PortfolioConfig(borrowers=borrowers, months=months, seed=seed)
     records: list[Record] = []
-    for event in simulate(PortfolioConfig(borrowers=borrowers, months=months, seed=seed)):
-        if isinstance(event, Payment):
-            value, topic = encode_payment(event), "payments"
-        else:
-            value, topic = encode_missed_payment(event), "missed-payments"
-        records.append((topic, event.borrower_id.encode(), value, event.event_id))
+    for event in simulate_with_contacts(config) if contacts else simulate(config):
+        topic, encode = ENCODERS[type(event)]
+        records.append((topic, event.borrower_id.encode(), encode(event), event.event_id))
     return records
 
 
 def environment(
-    broker: Target, data: Path, partitions: int, policy: str = "dpd-only"
+    broker: Target, data: Path, partitions: int, policy: str = "dpd-only", contacts: str = "off"
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARREARS_")}
     return (
@@ -70,6 +88,7 @@ def environment(
         | {
             "ARREARS_CLOCK": "event",
             "ARREARS_POLICY": policy,
+            "ARREARS_CONTACTS": contacts,
             "ARREARS_PARTITIONS": str(partitions),
             "ARREARS_WEB_PORT": str(free_port()),
             "ARREARS_DATA_DIR": str(data),
@@ -166,9 +185,16 @@ async def wait_processed(port: str, expected: int, worker: subprocess.Popen[byte
                 first = now
             if seen >= expected and first is not None:
                 status = await scrape(port, "/status")
-                if status is not None and orjson.loads(status)["pending_acks"] == 0:
+                if status is not None and _drained(orjson.loads(status)):
                     return now - first
         await asyncio.sleep(0.05 if first is None else 0.25)
+
+
+def _drained(status: dict[str, Any]) -> bool:
+    """Nothing held in a partition's merge (it may wait there for a quiet topic, counted
+    neither as received-but-pending nor as applied) and nothing awaiting its flush."""
+    parts = status["partitions"].values()
+    return status["pending_acks"] == 0 and all(part["buffered"] == 0 for part in parts)
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -190,18 +216,31 @@ def stop(worker: subprocess.Popen[bytes]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class FullRun:
-    """One worker run: events per second, and seconds spent in the risk models' calls."""
+    """One worker run: events per second, its metrics at the end and, if asked for, the
+    borrower states it left in its changelog."""
 
     rate: float
-    model_seconds: float
+    metrics: str
+    states: StoredStates | None = None
+
+    def total(self, name: str) -> float:
+        """A metric's value summed over its labels."""
+        return metric(self.metrics, name)
 
 
 def full_run(
-    kind: str, records: list[Record], tmp: Path, partitions: int, policy: str = "dpd-only"
+    kind: str,
+    records: list[Record],
+    tmp: Path,
+    partitions: int,
+    *,
+    policy: str = "dpd-only",
+    contacts: str = "off",
+    read_states: bool = False,
 ) -> FullRun:
     tmp.mkdir(parents=True, exist_ok=True)
     with fresh_target(kind) as broker:
-        env = environment(broker, tmp / f"full-{policy}", partitions, policy)
+        env = environment(broker, tmp / f"full-{policy}", partitions, policy, contacts)
         asyncio.run(prepared_broker(broker, env, records))
         worker = start_worker(env, tmp / "full-worker.log")
         try:
@@ -209,8 +248,11 @@ def full_run(
             body = asyncio.run(scrape(env["ARREARS_WEB_PORT"], "/metrics"))
         finally:
             stop(worker)
-    model_seconds = metric(body.decode(), "arrears_model_seconds_total") if body else 0.0
-    return FullRun(len(records) / seconds, model_seconds)
+        states = None
+        if read_states:  # Faust names a table's changelog <app id>-<table>-changelog
+            changelog = f"{env['ARREARS_APP_ID']}-borrowers-changelog"
+            states = asyncio.run(stored_states(broker.bootstrap, changelog, partitions))
+    return FullRun(len(records) / seconds, body.decode() if body else "", states)
 
 
 async def paced_latencies(
@@ -258,14 +300,16 @@ def latency(
         asyncio.run(ensure_topics(Settings.from_env(env)))
         worker = start_worker(env, tmp / "latency-worker.log")
         try:
-            asyncio.run(_wait_assigned(env["ARREARS_WEB_PORT"], partitions))
+            asyncio.run(_wait_assigned(env["ARREARS_WEB_PORT"], partitions, worker))
             return asyncio.run(paced_latencies(broker, env, records, rate))
         finally:
             stop(worker)
 
 
-async def _wait_assigned(port: str, partitions: int) -> None:
+async def _wait_assigned(port: str, partitions: int, worker: subprocess.Popen[bytes]) -> None:
     while True:
+        if worker.poll() is not None:
+            raise RuntimeError(f"worker exited with {worker.returncode}")
         body = await scrape(port, "/status")
         # payments, missed payments and the re-routing topic, per partition
         if body is not None and len(orjson.loads(body)["lag"]) == 3 * partitions:
@@ -297,12 +341,14 @@ def main() -> None:
 
     records = portfolio(args.borrowers, args.months, args.seed)
     print(f"portfolio: {args.borrowers} borrowers x {args.months} months = {len(records):,} events")
+    with_contacts = portfolio(args.borrowers, args.months, args.seed, contacts=True)
+    print(f"with its contact inputs: {len(with_contacts) - len(records):,} more")
     kinds = BROKERS if args.broker == "both" else (args.broker,)
     with tempfile.TemporaryDirectory(prefix="arrears-bench-") as tmp_dir, ExitStack() as stack:
         stack.callback(stop_shared_cluster)
         for kind in kinds:
             print(f"\n== on {describe(kind)}")
-            bench_on(kind, records, Path(tmp_dir) / kind, args)
+            bench_on(kind, records, with_contacts, Path(tmp_dir) / kind, args)
 
 
 def describe(kind: str) -> str:
@@ -311,7 +357,13 @@ def describe(kind: str) -> str:
     return "a three-node Apache Kafka cluster (replication 3, min.insync.replicas 2)"
 
 
-def bench_on(kind: str, records: list[Record], tmp: Path, args: argparse.Namespace) -> None:
+def bench_on(
+    kind: str,
+    records: list[Record],
+    with_contacts: list[Record],
+    tmp: Path,
+    args: argparse.Namespace,
+) -> None:
     bares: list[float] = []
     fulls: list[float] = []
     for round_number in range(1, args.rounds + 1):
@@ -325,17 +377,29 @@ def bench_on(kind: str, records: list[Record], tmp: Path, args: argparse.Namespa
     bare, full = statistics.median(bares), statistics.median(fulls)
     print(f"bare Faust agent (count only), median:  {bare:10,.0f} events/s")
     print(f"full pipeline (arrears worker), median: {full:10,.0f} events/s = {full / bare:.2f} x")
-    scoring = full_run(kind, records, tmp / "risk", args.partitions, policy="risk-adjusted")
+    scoring = full_run(
+        kind, records, tmp / "risk", args.partitions, policy="risk-adjusted", read_states=True
+    )
     print(
         f"full pipeline, risk-adjusted policy (online scoring and learning), one run: "
         f"{scoring.rate:10,.0f} events/s = {scoring.rate / bare:.2f} x"
     )
+    model_us = 1e6 * scoring.total("arrears_model_seconds_total") / len(records)
     print(
         f"per input: risk-adjusted adds {1e6 / scoring.rate - 1e6 / full:.1f} us over "
-        f"dpd-only, {1e6 * scoring.model_seconds / len(records):.1f} us of it in the "
-        f"model's scoring and learning; the bare agent's whole cost per event: "
-        f"{1e6 / bare:.1f} us"
+        f"dpd-only, {model_us:.1f} us of it in the model's scoring and learning; the bare "
+        f"agent's whole cost per event: {1e6 / bare:.1f} us"
     )
+    contacts = full_run(
+        kind,
+        with_contacts,
+        tmp / "contacts",
+        args.partitions,
+        policy="risk-adjusted",
+        contacts="on",
+        read_states=True,
+    )
+    report_contacts(contacts, scoring, with_contacts, bare=bare)
     rate = full / 2
     samples = latency(kind, records[: args.latency_events], tmp, args.partitions, rate)
     print(
