@@ -220,11 +220,15 @@ def _stretches(day: date, zone: ZoneInfo) -> tuple[tuple[datetime, datetime, tim
     return tuple(stretches)
 
 
+@functools.lru_cache(maxsize=8192)
 def _intervals(
     day: date, spans: tuple[LocalSpan, ...], zone: ZoneInfo
-) -> list[tuple[datetime, datetime]]:
+) -> tuple[tuple[datetime, datetime], ...]:
     """The maximal contiguous UTC intervals ``[start, end)`` of instants whose local date
-    is ``day`` and local time lies inside one of ``spans``, in order."""
+    is ``day`` and local time lies inside one of ``spans``, in order.
+
+    Cached like :func:`_stretches`: the planner asks for the same few days over and over
+    (every due-time of every step), each time with another ``earliest``."""
     midnight = datetime.combine(day, time(), UTC)  # local wall time, written as if UTC
     pieces = []
     for first, last, offset in _stretches(day, zone):
@@ -239,7 +243,7 @@ def _intervals(
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
-    return merged
+    return tuple(merged)
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:
