@@ -9,8 +9,16 @@ import json
 import re
 from typing import Any
 
-from schemas.errors import BadLanguage, BadTimeZone, InvalidRecord, OutOfRange, WrongType
-from schemas.fields import check_identifier_text, require, show
+from schemas.errors import (
+    BadLanguage,
+    BadTimeZone,
+    DuplicateField,
+    InvalidRecord,
+    NotJson,
+    OutOfRange,
+    WrongType,
+)
+from schemas.fields import check_identifier_text, load_object, require, show
 
 MAX_TIME_ZONE_LENGTH = 64
 """Longest ``time_zone``: twice the longest IANA key (``America/Argentina/ComodRivadavia``)."""
@@ -26,6 +34,28 @@ letter language then subtags of 1 to 8 letters or digits, not the IANA registry.
 
 
 _LANGUAGE_RE = re.compile(LANGUAGE_PATTERN[1:-1])
+
+
+def load_unambiguous_object(value: bytes | None, max_bytes: int) -> dict[str, Any]:
+    """:func:`~schemas.fields.load_object`, refusing a record that names a field twice at
+    any depth (:class:`~schemas.errors.DuplicateField`). Contact inputs are few (about a
+    tenth of the inputs), so they can afford the second, stricter parse."""
+    obj = load_object(value, max_bytes)
+    assert value is not None, "load_object refuses a null value"
+    try:
+        json.loads(value, object_pairs_hook=_refuse_repeats)
+    except RecursionError:  # orjson's depth limit is above the interpreter's
+        raise NotJson("record value is nested too deeply to be read") from None
+    return obj
+
+
+def _refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            raise DuplicateField(f"field {name!r} appears twice; each field must appear once")
+        seen.add(name)
+    return dict(pairs)
 
 
 def read_member(obj: dict[str, Any], field: str, expected: str) -> dict[str, Any]:

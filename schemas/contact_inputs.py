@@ -120,7 +120,7 @@ def decode_borrower_signal(
     Only the fields of the record's own ``signal`` are read; others are ignored, as unknown.
     """
     f.check_key_size(key)
-    obj = f.load_object(value, max_bytes)
+    obj = cf.load_unambiguous_object(value, max_bytes)
     f.read_input_schema_version(obj, value)
     event_id = f.read_identifier(obj, "event_id")
     borrower_id = f.read_identifier(obj, "borrower_id")
@@ -227,7 +227,7 @@ def decode_contact_outcome(
     ``direction`` is ``outbound``. A ``promise`` is read only with ``promise_to_pay``.
     """
     f.check_key_size(key)
-    obj = f.load_object(value, max_bytes)
+    obj = cf.load_unambiguous_object(value, max_bytes)
     f.read_input_schema_version(obj, value)
     event_id = f.read_identifier(obj, "event_id")
     borrower_id = f.read_identifier(obj, "borrower_id")

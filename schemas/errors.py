@@ -263,6 +263,14 @@ class BadOutcome(InvalidRecord):
     code = "bad_outcome"
 
 
+class DuplicateField(InvalidRecord):
+    """Raised when a contact input names one field twice (``"signal"`` twice, say). JSON
+    leaves such a record's meaning to the reader (most keep the last, some the first), so
+    a cease-communication hidden behind a second ``signal`` must not be read as anything."""
+
+    code = "duplicate_field"
+
+
 ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
     MissingValue,
     Oversized,
@@ -289,5 +297,6 @@ ALL_ERRORS: tuple[type[InvalidRecord], ...] = (
     BadLanguage,
     BadPeriod,
     BadOutcome,
+    DuplicateField,
 )
 """Every concrete refusal, for tests and documentation that must cover them all."""

@@ -913,3 +913,31 @@ def test_shared_definitions_are_identical_in_every_schema_file_registered_or_not
             "$defs"
         ].items():
             assert seen.setdefault(key, definition) == definition, (name, key)
+
+
+@pytest.mark.parametrize(
+    ("decode", "value", "named"),
+    [
+        (TOPICS[SIGNALS], b'{"schema_version": 1, "event_id": "s1", "borrower_id": "b1", '
+         b'"signal": "cease_communication", "signal": "contact_preferences", '
+         b'"occurred_at": "2025-03-03T12:00:00Z", "language": "en"}', "signal"),
+        (TOPICS[SIGNALS], b'{"schema_version": 1, "event_id": "s1", "borrower_id": "b1", '
+         b'"signal": "contact_preferences", "occurred_at": "2025-03-03T12:00:00Z", '
+         b'"consent": {"sms": false, "sms": true}}', "sms"),
+        (TOPICS[OUTCOMES], b'{"schema_version": 1, "event_id": "o1", "borrower_id": "b1", '
+         b'"action_id": null, "channel": "call", "attempted_at": "2025-03-03T12:00:00Z", '
+         b'"outcome": "refused", "outcome": "reached"}', "outcome"),
+    ],
+    ids=["a second signal", "a second consent", "a second outcome"],
+)  # fmt: skip
+def test_a_field_named_twice_is_refused_whichever_reading_a_parser_would_choose(
+    decode, value, named
+):
+    refusal = _refusal(decode, value)
+    assert refusal.code == "duplicate_field"
+    assert f"field {named!r} appears twice" in str(refusal)
+
+
+def test_a_record_nested_deeper_than_the_interpreter_reads_is_refused_as_not_json():
+    value = b'{"a":' + b"[" * 1000 + b"]" * 1000 + b"}"
+    assert _refusal(TOPICS[SIGNALS], value).code == "not_json"
