@@ -103,8 +103,11 @@ class ContactBook:
         """Take a signal in: what it stops is cancelled, what it calls for is queued."""
         turn, kind = self._turn(signal.occurred_at, signal.event_id, out), signal.signal
         standing = self.standing
-        standing.apply(signal)
-        self.journal.record(turn, "signal_applied", details=(("signal", kind),))
+        outdated = standing.apply(signal)
+        details = [("signal", kind)]
+        if outdated:  # stated before what it would overwrite: those facts stand
+            details.append(("outdated", ",".join(outdated)))
+        self.journal.record(turn, "signal_applied", details=details)
         if kind == "dispute":
             self._withdraw(turn, _collection, "dispute")
             self._queue(f"dispute_acknowledgement:{signal.event_id}", turn)

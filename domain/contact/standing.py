@@ -75,23 +75,25 @@ class Standing:
 
     # -- what changes it --------------------------------------------------
 
-    def apply(self, signal: BorrowerSignal) -> None:
+    def apply(self, signal: BorrowerSignal) -> tuple[str, ...]:
         """Take one signal into account (a stopping signal whatever its date; another only
-        where it is newer than what it would overwrite)."""
+        where it is newer than what it would overwrite); return the facts it left alone
+        as out of date, for the audit."""
         kind = signal.signal
         at = signal.occurred_at
+        outdated: list[str] = []
         if kind == "contact_preferences":
             assert signal.preferences is not None, "decoding gives preferences their fields"
-            self._prefer(signal.preferences, at)
+            self._prefer(signal.preferences, at, outdated)
         elif kind == "hardship":
-            if self._newer("hardship", at):
+            if self._newer("hardship", at, outdated):
                 self.hardship_until = signal.until
         elif kind in ("dispute", "dispute_resolved"):
-            if self._newer("dispute", at):
+            if self._newer("dispute", at, outdated):
                 self.disputed = kind == "dispute"
         elif kind == "breathing_space":
             assert signal.starts_on is not None and signal.ends_on is not None
-            if self._newer("breathing_space", at):
+            if self._newer("breathing_space", at, outdated):
                 self.breathing_space = (signal.starts_on, signal.ends_on)
         elif kind == "cease_communication":
             self.ceased = True
@@ -102,22 +104,25 @@ class Standing:
         else:
             self.deceased = True
             self.since.setdefault("deceased", signal.occurred_at)
+        return tuple(outdated)
 
-    def _prefer(self, preferences: ContactPreferences, at: datetime) -> None:
+    def _prefer(
+        self, preferences: ContactPreferences, at: datetime, outdated: list[str]
+    ) -> None:
         self.preferences_stated = True
         given = preferences.given
-        if "time_zone" in given and self._newer("time_zone", at):
+        if "time_zone" in given and self._newer("time_zone", at, outdated):
             self.time_zone = preferences.time_zone
-        if "channels" in given and self._newer("channels", at):
+        if "channels" in given and self._newer("channels", at, outdated):
             self.channels = preferences.channels
             for channel in preferences.channels or ():
                 self._unblock(channel, at)
-        if "hours" in given and self._newer("hours", at):
+        if "hours" in given and self._newer("hours", at, outdated):
             self.hours = preferences.hours
-        if "language" in given and self._newer("language", at):
+        if "language" in given and self._newer("language", at, outdated):
             self.language = preferences.language
         for channel, granted in preferences.consent:
-            if self._newer(f"consent:{channel}", at):
+            if self._newer(f"consent:{channel}", at, outdated):
                 self.consent[channel] = granted
                 if granted:
                     self._unblock(channel, at)
@@ -128,11 +133,12 @@ class Standing:
         if blocked_at is None or blocked_at <= at:
             self.blocked.pop(channel, None)
 
-    def _newer(self, fact: str, at: datetime) -> bool:
+    def _newer(self, fact: str, at: datetime, outdated: list[str]) -> bool:
         """Whether a statement at ``at`` is at least as new as the last one of ``fact``
-        (and if so, note it as the last)."""
+        (and if so, note it as the last; if not, add ``fact`` to ``outdated``)."""
         last = self.stated_at.get(fact)
         if last is not None and at < last:
+            outdated.append(fact)
             return False
         self.stated_at[fact] = at
         return True

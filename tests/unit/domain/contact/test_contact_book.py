@@ -137,6 +137,12 @@ class TestSignals:
         borrower.signal("breathing_space", at(days=1), **short).until(at(days=4))
         assert any(c[0] == "call" and c[2].startswith("03-06") for c in borrower.contacts())
 
+    def test_an_outdated_statement_is_audited_with_the_facts_it_left_alone(self) -> None:
+        borrower = Borrower().prefers(at(hours=2), consent={"sms": False})
+        borrower.prefers(at(hours=1), consent={"sms": True, "email": True})  # sent earlier
+        applied = [dict(e.details) for e in borrower.out.audit if e.decision == "signal_applied"]
+        assert applied[-1].get("outdated") == "channels,consent:sms"
+
     def test_hardship_withdraws_open_calls(self) -> None:
         borrower = Borrower().prefers().enters(2, MONDAY)
         borrower.signal("hardship", at(hours=1), until=date(2025, 3, 31))
