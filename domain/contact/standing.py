@@ -17,6 +17,7 @@ forbearance. Each answer that says no is a rule code for the audit.
 >>> at = datetime(2025, 3, 3, 12, tzinfo=UTC)
 >>> standing.apply(BorrowerSignal("s1", "b1", "breathing_space", at,
 ...                               starts_on=date(2025, 3, 10), ends_on=date(2025, 5, 8)))
+()
 >>> [standing.pause("payment_request", date(2025, 3, day)) for day in (9, 10)]
 [None, 'breathing_space']
 >>> standing.pause_ends(date(2025, 3, 10))
