@@ -39,7 +39,7 @@ from tests.integration.portfolio import (
     PARTITIONS,
     WORKER_SETTINGS,
     Output,
-    differences,
+    assert_same,
     portfolio_records,
     published_outputs,
     reference_run,
@@ -147,7 +147,7 @@ async def test_a_worker_restarted_inside_its_predecessors_session_timeout_reads_
     await produce(broker.bootstrap, records[ends[-1] :])  # the rest, for the whole reference
     await wait_drained(worker, input_partitions=PARTITIONS)
     output, duplicates = await published(broker, settings)
-    assert output == reference, differences(output, reference)
+    assert_same(output, reference)
     print(
         f"{FAST_RESTART_ROUNDS} fast restarts in {time.monotonic() - started:.0f} s: "
         f"{len(output)} tier changes as the reference, {duplicates} re-sent"
@@ -211,4 +211,4 @@ async def test_no_input_is_lost_whatever_the_timing_of_kills_restarts_and_rebala
         f"{elapsed:.0f} s"
     )
     assert tally.rounds >= CHAOS_MIN_ROUNDS
-    assert output == reference, differences(output, reference)
+    assert_same(output, reference)

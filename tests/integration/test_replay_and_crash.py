@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.portfolio import Output, reference_run, run_portfolio, tier_changes
+from tests.integration.portfolio import (
+    Output,
+    assert_same,
+    reference_run,
+    run_portfolio,
+    tier_changes,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -36,7 +42,7 @@ class TestDeterminism:
         run = await run_portfolio(tmp_path, broker_kind)
 
         assert run.duplicates == 0
-        assert run.output == reference
+        assert_same(run.output, reference)
 
     async def test_inputs_arriving_live_give_the_same_tier_changes_as_a_replay_of_history(
         self, reference: Output, tmp_path: Path, broker_kind: str
@@ -44,7 +50,7 @@ class TestDeterminism:
         run = await run_portfolio(tmp_path, broker_kind, live_rate=2500)
 
         assert run.duplicates == 0
-        assert run.output == reference
+        assert_same(run.output, reference)
 
 
 class TestCrashSafety:
@@ -63,7 +69,7 @@ class TestCrashSafety:
 
         assert run.seen_at_kill < len(tier_changes(reference)), "the kill must land mid-stream"
         assert run.committed_at_kill == 0, "the killed worker must not have committed"
-        assert run.output == reference
+        assert_same(run.output, reference)
         assert "partitions assigned" in (tmp_path / "worker-1.log").read_text()
         print(f"kill at {run.seen_at_kill}/{len(reference)}; {run.duplicates} re-sent")
 
@@ -79,7 +85,7 @@ class TestCrashSafety:
 
         assert run.seen_at_kill < len(tier_changes(reference)), "the kill must land mid-stream"
         assert run.committed_at_kill > 0, "the kill must come after offsets were committed"
-        assert run.output == reference
+        assert_same(run.output, reference)
         print(
             f"kill at {run.seen_at_kill}/{len(reference)} with {run.committed_at_kill} "
             f"input offsets committed; {run.duplicates} re-sent"
@@ -96,5 +102,5 @@ class TestCrashSafety:
         )
 
         assert run.seen_at_kill < len(tier_changes(reference)), "the kill must land mid-stream"
-        assert run.output == reference
+        assert_same(run.output, reference)
         print(f"kill at {run.seen_at_kill}/{len(reference)}; {run.duplicates} re-sent")

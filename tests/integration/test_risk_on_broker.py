@@ -29,6 +29,7 @@ from tests.integration.portfolio import (
     PARTITIONS,
     WORKER_SETTINGS,
     Output,
+    assert_same,
     portfolio_records,
     published_outputs,
     run_portfolio,
@@ -70,7 +71,7 @@ async def test_a_replay_learns_and_scores_exactly_as_before(
 ) -> None:
     run = await run_portfolio(tmp_path, broker_kind, **RISK)
     assert run.duplicates == 0
-    assert run.output == risk_reference
+    assert_same(run.output, risk_reference)
 
 
 async def test_a_new_worker_continues_from_the_checkpointed_models(
@@ -94,7 +95,7 @@ async def test_a_new_worker_continues_from_the_checkpointed_models(
     }
     assert restored == learned, "each partition resumes from its model as the first worker left it"
     assert all(finally_learned[p] > learned[p] for p in learned), "and keeps learning"
-    assert output == risk_reference
+    assert_same(output, risk_reference)
 
 
 async def _drain_and_stop(worker: WorkerProcess) -> dict[int, int]:
