@@ -456,7 +456,7 @@ class TieringProcessor:
                     continue
                 cached = self.cache.get(borrower_id)  # newer than the table, if present
                 current = stored if cached is None else cached
-                boundary = current.state.next_boundary(self.policy)
+                boundary = current.state.next_boundary(self.policy, self.contact)
             except Exception as error:  # one bad state must not keep a partition unaged
                 unreadable += 1
                 self.metrics.internal_errors.labels("recovery").inc()

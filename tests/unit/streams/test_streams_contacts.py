@@ -129,3 +129,27 @@ async def test_with_contacts_off_there_are_no_contact_figures() -> None:
     p.offer(rig.feed.event(missed()))
     assert "contacts" not in p.status()
     assert "arrears_contact_tier_entries" not in generate_latest(p.metrics.registry).decode()
+
+
+async def test_after_a_restart_contact_decisions_due_by_time_alone_are_still_taken() -> None:
+    """The aging schedule rebuilt on assignment includes contact dues, not only tier
+    boundaries: else a borrower waiting for a repeat call goes unserved until its next
+    input (the chaos test found it; a replay never restarts)."""
+    rig = Rig(auto_confirm=True)
+
+    def processor():  # type: ignore[no-untyped-def]
+        return rig.processor(policy=POLICY, topics=CONTACT_TOPICS, contact=CONTEXT, clock="wall")
+
+    before = processor()
+    before.assign({0})
+    rig.wall.set_to(instant("2024-01-02T15:00"))
+    before.offer(rig.feed.event(missed()))
+    await before.flush()
+    issued = len(rig.outputs.contact_actions)
+
+    after = processor()  # a restart: same table, nothing in memory
+    after.assign({0})
+    rig.wall.set_to(instant("2024-01-06T18:00"))  # days of repeat calls, no tier boundary
+    after.tick()
+    assert [c.tier for c in rig.outputs.tier_changes] == [1]
+    assert len(rig.outputs.contact_actions) > issued
