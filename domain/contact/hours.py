@@ -259,13 +259,11 @@ def within(
 ) -> bool:
     """Whether the window ``[not_before, not_after)`` lies, in ``zone``, on one local day
     inside one of ``spans``: what a window computed in another zone, or under other
-    preferred hours, must still satisfy to stand."""
-    first = as_utc(not_before).astimezone(zone)
-    last = (as_utc(not_after) - timedelta(microseconds=1)).astimezone(zone)
-    if first.date() != last.date():
-        return False
-    start, end = first.hour * 60 + first.minute, last.hour * 60 + last.minute + 1
-    return any(span.start <= start and end <= span.end for span in spans)
+    preferred hours, must still satisfy to stand. Judged by the same intervals that
+    :func:`window_on` cuts windows from, so DST days are exact."""
+    first, last = as_utc(not_before), as_utc(not_after)
+    day = local_date(first, zone)
+    return any(start <= first and last <= end for start, end in _intervals(day, spans, zone))
 
 
 def window_on(

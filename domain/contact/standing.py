@@ -107,9 +107,7 @@ class Standing:
             self.since.setdefault("deceased", signal.occurred_at)
         return tuple(outdated)
 
-    def _prefer(
-        self, preferences: ContactPreferences, at: datetime, outdated: list[str]
-    ) -> None:
+    def _prefer(self, preferences: ContactPreferences, at: datetime, outdated: list[str]) -> None:
         self.preferences_stated = True
         given = preferences.given
         if "time_zone" in given and self._newer("time_zone", at, outdated):
