@@ -71,6 +71,12 @@ class ContactBook:
     clock: datetime | None = None
     """The instant of the last decision: none is ever taken before it (an input dated
     earlier, arriving late, takes effect at the clock; published decisions stand)."""
+    _due: tuple[ContactContext, datetime | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """:meth:`next_due` as last computed, and for which context. The borrower asks for it
+    several times per input while nothing changes; only a turn (:meth:`_turn`) changes
+    what is due, and it forgets this."""
 
     def __post_init__(self) -> None:
         self.journal = Journal(self.borrower_id)
@@ -189,12 +195,16 @@ class ContactBook:
 
     def next_due(self, ctx: ContactContext) -> datetime | None:
         """The next instant at which time alone brings a decision (None: none is due)."""
+        if self._due is not None and self._due[0] is ctx:
+            return self._due[1]
         instants = [one_off.not_before for one_off in self.one_offs]
         if self.promise is not None:
             instants.append(self.promise.deadline)
         if self.plan is not None:
             instants += [at for at in self._step_dues(self.plan, ctx) if at is not None]
-        return min(instants, default=None)
+        due = min(instants, default=None)
+        self._due = (ctx, due)
+        return due
 
     def advance(
         self,
@@ -447,7 +457,9 @@ class ContactBook:
             self.one_offs.append(OneOff(kind, turn.at, turn.cause))
 
     def _turn(self, at: datetime, cause: str, out: Published) -> Turn:
-        """A decision at ``at``, or at the clock if that is later; the clock moves to it."""
+        """A decision at ``at``, or at the clock if that is later; the clock moves to it.
+        Every change to the book is taken in a turn, so what is due is computed anew."""
+        self._due = None
         if self.clock is not None and at < self.clock:
             at = self.clock
         self.clock = at

@@ -134,7 +134,8 @@ class ContactLog:
         today = self._at(ordinal)
         blackout = calls.blackout_days or 0
         span = calls.window_days or 0
-        windows = (range(first, first + span) for first in range(ordinal - span + 1, ordinal + 1))
+        # Every ``span``-day window holding the day: slices of the calls around it.
+        around = [self._at(d).calls for d in range(ordinal - span + 1, ordinal + span)]
         checks = (
             (
                 "conversation_blackout",
@@ -143,7 +144,7 @@ class ContactLog:
             (
                 calls.attempt_rule,
                 calls.max_attempts is not None
-                and any(sum(self._at(d).calls for d in w) >= calls.max_attempts for w in windows),
+                and any(sum(around[i : i + span]) >= calls.max_attempts for i in range(span)),
             ),
             (
                 "calls_unanswered_daily",

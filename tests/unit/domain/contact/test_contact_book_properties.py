@@ -4,14 +4,16 @@ replay issues the same actions with the same ids."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from book_support import EVERY_CHANNEL, MONDAY, Borrower
+from book_support import CONTEXT, EVERY_CHANNEL, MONDAY, Borrower
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.contact.events import Promise
+from domain.contact.stored import book_from_dict, book_to_dict
 from schemas.contact_outputs import (
     decode_audit_entry,
     decode_contact_action,
@@ -71,7 +73,9 @@ _steps = st.lists(
 )
 
 
-def run(script: list[tuple[int, Any]]) -> Borrower:
+def run(
+    script: list[tuple[int, Any]], after_each: Callable[[Borrower], None] = lambda b: None
+) -> Borrower:
     borrower = Borrower()
     now = MONDAY
     for minutes, (kind, *args) in script:
@@ -99,6 +103,7 @@ def run(script: list[tuple[int, Any]]) -> Borrower:
             now = answer(borrower, now, *args)
         else:
             borrower.pays(args[0], now)
+        after_each(borrower)
     return borrower.until(now + timedelta(days=20))
 
 
@@ -146,3 +151,18 @@ def test_no_issued_action_breaks_a_limit_and_a_replay_is_identical(
     assert again.out == borrower.out
     ids = [a.action_id for a in borrower.out.actions]
     assert len(ids) == len(set(ids))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_steps)
+def test_the_next_due_instant_remembered_between_turns_is_the_one_computed_afresh(
+    script: list[tuple[int, Any]],
+) -> None:
+    """The book remembers when its next decision is due until a turn changes it; a book
+    loaded from the stored form remembers nothing. After every input they agree."""
+
+    def agrees(borrower: Borrower) -> None:
+        reloaded = book_from_dict("b1", book_to_dict(borrower.book))
+        assert borrower.book.next_due(CONTEXT) == reloaded.next_due(CONTEXT)
+
+    run(script, after_each=agrees)
