@@ -94,13 +94,13 @@ class ContactBook:
         assert all(c.occurred_at == last.occurred_at for c in changes), "one instant at a time"
         turn, tier = self._turn(last.occurred_at, last.event_id, out), last.tier
         if tier == 0:
-            self.journal.withdraw(turn, lambda action, day: "cured")
+            self._withdraw(turn, lambda action, day: "cured")
             self.plan, self.legal_review_from = None, None
             if self.promise is not None:  # nothing is owed: whatever was promised, it is kept
                 self._settle("promise_kept", turn, cured=True)
             return
         if tier < start or any(c.direction == "de-escalation" for c in changes):
-            self._withdraw(turn, lambda a, day: a.tier > tier, "de_escalated")
+            self._withdraw(turn, _because("de_escalated", lambda a, day: a.tier > tier))
             self.legal_review_from = None
         zone, _ = self._zone(ctx)
         self.plan = TierPlan.enter(tier, turn.at, local_date(turn.at, zone), len(ctx.steps(tier)))
@@ -115,28 +115,27 @@ class ContactBook:
             details.append(("outdated", ",".join(outdated)))
         self.journal.record(turn, "signal_applied", details=details)
         if kind == "dispute":
-            self._withdraw(turn, _collection, "dispute")
+            self._withdraw(turn, _because("dispute", _collection))
             self._queue(f"dispute_acknowledgement:{signal.event_id}", turn)
         elif kind == "dispute_resolved" and self.plan is not None:
             self.plan.release("dispute", turn.at)
         elif kind == "cease_communication":
-            self._withdraw(turn, lambda a, day: a.channel != "legal_review", "cease")
+            self._withdraw(turn, _because("cease", lambda a, day: a.channel != "legal_review"))
             self._queue("cease_confirmation", turn)
         elif kind in ("bankruptcy", "deceased"):
-            self._withdraw(turn, _collection, "bankruptcy" if kind == "bankruptcy" else "deceased")
+            self._withdraw(turn, _because(kind, _collection))
             self._queue("specialist_review", turn)
         elif kind == "breathing_space":
-            self._withdraw(
-                turn, lambda a, day: standing.pause(a.purpose, day) is not None, "breathing_space"
-            )
+            paused = _because("breathing_space", lambda a, d: bool(standing.pause(a.purpose, d)))
+            self._withdraw(turn, paused)
             if self.plan is not None:  # a space replaced by a shorter one ends sooner
                 self.plan.release("breathing_space", turn.at)
         elif kind == "hardship":
-            self.journal.withdraw(turn, lambda a, day: standing.hardship_refusal(a.channel, day))
+            self._withdraw(turn, lambda a, day: standing.hardship_refusal(a.channel, day))
         else:  # contact_preferences: withdraw what a channel or the hours no longer allow
             zone, _ = self._zone(ctx)
             spans, _ = narrow(ctx.profile.permitted, standing.hours)
-            self.journal.withdraw(
+            self._withdraw(
                 turn,
                 lambda a, day: (
                     standing.channel_refusal(a.channel, ctx.profile, a.purpose)
@@ -169,12 +168,13 @@ class ContactBook:
         blackout = ctx.profile.calls.blackout_days
         if outcome.is_conversation and blackout:
             last = day + timedelta(days=blackout - 1)
-            self._withdraw(
-                turn, lambda a, d: a.channel == "call" and day <= d <= last, "conversation_blackout"
+            blacked_out = _because(
+                "conversation_blackout", lambda a, d: a.channel == "call" and day <= d <= last
             )
+            self._withdraw(turn, blacked_out)
         if outcome.outcome in ("bounced", "opted_out"):
             profile = ctx.profile
-            self.journal.withdraw(
+            self._withdraw(
                 turn, lambda a, d: self.standing.channel_refusal(a.channel, profile, a.purpose)
             )
         if outcome.outcome == "promise_to_pay":
@@ -278,8 +278,8 @@ class ContactBook:
         candidate = Candidate(step.purpose, step.options(), plan.tier)
         verdict = self._verdict(candidate, turn.at, ctx)
         if isinstance(verdict, Issue):
-            self._issue(candidate, verdict, turn, ctx, facts)
-            plan.issued(index, step, verdict.window.day)
+            action = self._issue(candidate, verdict, turn, ctx, facts)
+            plan.issued(index, step, verdict.window.day, action.action_id)
         elif isinstance(verdict, Defer):
             self._refused("deferred", candidate, verdict.rule, turn, verdict.until)
             plan.deferred(index, verdict.until, verdict.rule)
@@ -323,7 +323,7 @@ class ContactBook:
 
     def _issue(
         self, candidate: Candidate, verdict: Issue, turn: Turn, ctx: ContactContext, facts: Facts
-    ) -> None:
+    ) -> ContactAction:
         zone, zone_reason = self._zone(ctx)
         channel, template, window = verdict.channel, verdict.template, verdict.window
         reasons = [candidate.purpose]
@@ -376,6 +376,7 @@ class ContactBook:
                 ("reasons", ",".join(reasons)),
             ),
         )
+        return action
 
     def _refused(
         self,
@@ -395,14 +396,17 @@ class ContactBook:
             until=until,
         )
 
-    def _withdraw(
-        self, turn: Turn, chosen: Callable[[ContactAction, date], bool], rule: str
-    ) -> None:
-        """Cancel the open actions ``chosen`` picks; those not tried yet stop counting."""
-        for action, day in self.journal.withdraw(turn, lambda a, d: rule if chosen(a, d) else None):
+    def _withdraw(self, turn: Turn, why: Callable[[ContactAction, date], str | None]) -> None:
+        """Cancel the open actions ``why`` gives a rule for. Those not tried yet stop
+        counting against the limits, and a step of the plan whose occurrence is withdrawn
+        is decided again at once, under what changed: a new channel or new hours may
+        allow it, a dispute defers it until resolved, a cease suppresses it."""
+        for action, day in self.journal.withdraw(turn, why):
             if turn.at < action.not_before:
                 self.log.withdrawn(action.channel, day)
                 self.journal.disown(action.action_id)
+            if self.plan is not None:
+                self.plan.reopen(action.action_id, turn.at)
 
     # -- promises and one-offs -------------------------------------------------
 
@@ -425,7 +429,7 @@ class ContactBook:
         if replaced is not None:
             details.append(("replaces", replaced.event_id))
         self.journal.record(turn, "promise_made", details=details)
-        self._withdraw(turn, _collection, "promise_pending")
+        self._withdraw(turn, _because("promise_pending", _collection))
         self.one_offs = [o for o in self.one_offs if o.family != "promise_reminder"]
         eve = promise.due_date - timedelta(days=1)
         self.one_offs.append(
@@ -471,6 +475,13 @@ class ContactBook:
 
 def _collection(action: ContactAction, day: date) -> bool:
     return action.purpose in COLLECTION
+
+
+def _because(
+    rule: str, chosen: Callable[[ContactAction, date], bool]
+) -> Callable[[ContactAction, date], str | None]:
+    """``rule`` for the actions ``chosen`` picks."""
+    return lambda action, day: rule if chosen(action, day) else None
 
 
 def _outside_hours(

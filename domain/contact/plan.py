@@ -22,7 +22,7 @@ zone, since a borrower may move (new preferences) while a plan runs.
 >>> plan = TierPlan.enter(1, datetime(2025, 3, 3, 15, tzinfo=UTC), date(2025, 3, 3), 1)
 >>> plan.due_day(0, weekly)
 datetime.date(2025, 3, 10)
->>> plan.issued(0, weekly, date(2025, 3, 12))  # deferred two days, then sent
+>>> plan.issued(0, weekly, date(2025, 3, 12), "a-1")  # deferred two days, then sent
 >>> plan.due_day(0, weekly)  # a week after, not on the nominal 17th
 datetime.date(2025, 3, 19)
 """
@@ -52,6 +52,8 @@ class StepState:
     after: date | None = None
     """The local day of the last occurrence issued: the next one comes later."""
     done: bool = False
+    issued: str | None = None
+    """The action id of the last occurrence issued, until it is decided again."""
 
 
 @dataclass(slots=True)
@@ -83,11 +85,20 @@ class TierPlan:
         """The instant a deferral set for the step's occurrence, if one did."""
         return self.steps[index].not_before
 
-    def issued(self, index: int, step: Step, on: date) -> None:
-        """The occurrence was issued with a window on local day ``on``."""
+    def issued(self, index: int, step: Step, on: date, action_id: str) -> None:
+        """The occurrence was issued as ``action_id``, with a window on local day ``on``."""
         state = self.steps[index]
-        state.after = on
         self._next(state, step)
+        state.after, state.issued = on, action_id
+
+    def reopen(self, action_id: str, now: datetime) -> None:
+        """The action a step issued last was withdrawn: decide that occurrence again from
+        ``now``. The next one still keeps its interval from the day withdrawn."""
+        for state in self.steps:
+            if state.issued == action_id:
+                state.occurrence -= 1
+                state.not_before, state.waiting, state.rule = now, False, None
+                state.done, state.issued = False, None
 
     def suppressed(self, index: int, step: Step) -> None:
         """The occurrence was suppressed: skip to the next one."""
@@ -112,7 +123,7 @@ class TierPlan:
     @staticmethod
     def _next(state: StepState, step: Step) -> None:
         state.occurrence += 1
-        state.not_before, state.waiting, state.rule = None, False, None
+        state.not_before, state.waiting, state.rule, state.issued = None, False, None, None
         state.done = step.due_day(state.occurrence) is None
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +139,7 @@ class TierPlan:
                     None if s.after is None else s.after.isoformat(),
                     s.done,
                     s.rule,
+                    s.issued,
                 ]
                 for s in self.steps
             ],
@@ -147,7 +159,15 @@ class TierPlan:
                     rule,
                     None if after is None else date.fromisoformat(after),
                     done,
+                    issued,
                 )
-                for occurrence, not_before, waiting, after, done, rule in data["steps"]
+                for occurrence, not_before, waiting, after, done, rule, issued in map(
+                    _with_issued, data["steps"]
+                )
             ],
         )
+
+
+def _with_issued(row: list[Any]) -> list[Any]:
+    """A stored step; one stored before steps remembered their last action has none."""
+    return row if len(row) == 7 else [*row, None]

@@ -4,10 +4,11 @@ honoured, every decision audited (domain/contact/book.py)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
-from book_support import MONDAY, Borrower, at
+from book_support import EVERY_CHANNEL, MONDAY, Borrower, at
 
 from domain.contact.actions import ContactAction
 from domain.contact.events import Promise, SignalKind
@@ -119,6 +120,35 @@ class TestSignals:
         borrower = Borrower().prefers(time_zone="America/New_York").enters(2, MONDAY)
         borrower.prefers(at(hours=1), **change)
         assert borrower.cancels() == withdrawn
+
+    @pytest.mark.parametrize(
+        ("change", "again"),
+        [
+            ({"time_zone": "Asia/Tokyo"}, "03-04 08:00 Asia/Tokyo"),
+            ({"hours": (LocalSpan(18 * 60, 20 * 60),)}, "03-03 18:00 America/New_York"),
+        ],
+    )
+    def test_a_call_withdrawn_for_new_hours_or_zone_is_decided_again_inside_them(
+        self, change: dict[str, object], again: str
+    ) -> None:
+        borrower = Borrower().prefers(time_zone="America/New_York").enters(2, MONDAY)
+        borrower.prefers(at(hours=1), **change).until(at(days=1))
+        calls = [a for a in borrower.out.actions if a.channel == "call"]
+        assert [(a.type, a.reasons[0]) for a in calls[:3]] == [
+            ("contact", "payment_request"),
+            ("cancel", "quiet_hours"),
+            ("contact", "payment_request"),
+        ]
+        opening = calls[2].not_before.astimezone(ZoneInfo(calls[2].time_zone))
+        assert f"{opening:%m-%d %H:%M} {calls[2].time_zone}" == again
+        after = [(e.decision, e.rule) for e in borrower.out.audit if e.channel == "call"][2:4]
+        assert after == [("deferred", "quiet_hours"), ("issued", None)]
+
+    def test_a_contact_withdrawn_as_its_channel_is_taken_away_goes_by_the_fallback(self) -> None:
+        borrower = Borrower().prefers().enters(1, MONDAY)
+        borrower.prefers(at(hours=1), channels=EVERY_CHANNEL - {"sms"})
+        assert borrower.cancels() == [("sms", "channel_not_allowed")]
+        assert borrower.contacts()[-1] == ("email", "payment_reminder", "03-03 11:00")
 
     @pytest.mark.parametrize("kind", ["cease_communication", "dispute"])
     def test_the_letter_the_law_owes_goes_whatever_channels_were_chosen(self, kind) -> None:

@@ -46,7 +46,7 @@ def test_the_next_occurrence_is_due_on_its_nominal_day_and_a_full_interval_after
 ) -> None:
     plan = plan_for(step)
     for offset in issued_on:
-        plan.issued(0, step, day(offset))
+        plan.issued(0, step, day(offset), f"a-{offset}")
     due = plan.due_day(0, step)
     assert [None if due is None else (due - MONDAY).days] == expected
 
@@ -77,6 +77,30 @@ def test_a_promise_kept_early_releases_the_steps_it_deferred() -> None:
     assert plan.deferred_to(0) == ENTERED + timedelta(days=2)
 
 
+def test_the_occurrence_whose_action_is_withdrawn_is_decided_again_from_then() -> None:
+    plan = plan_for(EVERY_2)
+    plan.issued(0, EVERY_2, day(0), "a-1")
+    withdrawn_at = ENTERED + timedelta(hours=1)
+    plan.reopen("a-1", withdrawn_at)
+    assert (plan.steps[0].occurrence, plan.deferred_to(0)) == (0, withdrawn_at)
+    plan.issued(0, EVERY_2, day(1), "a-2")
+    assert plan.due_day(0, EVERY_2) == day(3), "the next keeps its interval from the re-issue"
+
+
+def test_only_the_last_occurrence_a_step_issued_is_decided_again() -> None:
+    plan = plan_for(EVERY_2)
+    plan.issued(0, EVERY_2, day(0), "a-1")
+    plan.suppressed(0, EVERY_2)
+    plan.reopen("a-1", ENTERED)
+    assert (plan.steps[0].occurrence, plan.deferred_to(0)) == (2, None)
+
+
+def test_a_plan_stored_before_steps_remembered_their_action_reads_back() -> None:
+    stored = plan_for(EVERY_2).to_dict()
+    stored["steps"] = [row[:6] for row in stored["steps"]]
+    assert TierPlan.from_dict(stored) == plan_for(EVERY_2)
+
+
 def test_a_finished_step_falls_due_no_more() -> None:
     plan = plan_for(EVERY_2)
     plan.finish(0)
@@ -101,7 +125,7 @@ def test_occurrences_never_go_back_and_the_plan_reads_back_as_stored(
         assert last_sent is None or due >= last_sent + timedelta(days=2)
         if decision == "issued":
             last_sent = due + timedelta(days=delay)
-            plan.issued(0, EVERY_2, last_sent)
+            plan.issued(0, EVERY_2, last_sent, f"a-{last_sent}")
         elif decision == "suppressed":
             plan.suppressed(0, EVERY_2)
         else:
