@@ -24,9 +24,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from domain.contact.actions import ContactAction
 from domain.contact.events import BorrowerSignal, ContactOutcome
 from domain.contact.hours import LocalSpan
-from domain.events import Payment
+from domain.events import Payment, TierChange
 
-Input = BorrowerSignal | ContactOutcome | Payment
+Input = BorrowerSignal | ContactOutcome | Payment | TierChange
+"""What the book was told. A tier change matters only as a cure (to tier 0): nothing is
+owed any more, so every collection contact still open must go, and an open promise is
+kept whatever was paid (the README's rule)."""
 
 COLLECTION = {
     "payment_reminder",
@@ -115,7 +118,7 @@ def violations(
     known = known_at or {}
 
     def when(event: Input) -> datetime:
-        return known.get(event.event_id, event.event_time)
+        return known.get(event.event_id, _instant(event))
 
     events = sorted(inputs, key=when)
     state = _Borrower(_zone(rules.zone, rules))
@@ -199,9 +202,15 @@ def _withdrawals(
     return found
 
 
+def _instant(event: Input) -> datetime:
+    return event.occurred_at if isinstance(event, TierChange) else event.event_time
+
+
 def _forbids(event: Input, action: ContactAction, rules: Rules) -> bool:
     if isinstance(event, Payment):
         return False
+    if isinstance(event, TierChange):
+        return event.tier == 0 and action.purpose in COLLECTION
     zone = ZoneInfo(action.time_zone)
     day = action.not_before.astimezone(zone).date()
     if isinstance(event, ContactOutcome):
@@ -261,6 +270,10 @@ def _take(
         promise = state.promise
         if promise is not None and promise.currency == event.currency:
             promise.paid += event.amount
+        return
+    if isinstance(event, TierChange):
+        if event.tier == 0:
+            state.promise = None
         return
     day = event.attempted_at.astimezone(state.zone).date()
     if event.outcome in ("bounced", "opted_out"):

@@ -13,7 +13,7 @@ import pytest
 from domain.contact.actions import ContactAction
 from domain.contact.events import BorrowerSignal, ContactOutcome, ContactPreferences, Promise
 from domain.contact.hours import LocalSpan
-from domain.events import Payment
+from domain.events import Payment, TierChange
 from tests.contact_checker import Input, violations
 
 MONDAY = datetime(2025, 3, 3, 14, tzinfo=UTC)  # 09:00 in New York
@@ -55,6 +55,10 @@ def call(outcome: str, days_before: int = 1, **fields: object) -> ContactOutcome
 
 
 PROMISE = call("promise_to_pay", promise=Promise(500, "USD", date(2025, 3, 5)))
+CURED = TierChange(
+    "t1", "b1", 1, 0, "current", "de-escalation", 0, 0, "USD", None, ("paid",), "1",
+    MONDAY - timedelta(hours=12), "p1", 1,
+)  # fmt: skip
 HOURS = ContactPreferences(frozenset({"hours"}), hours=(LocalSpan(12 * 60, 14 * 60),))
 NO_SMS = ContactPreferences(frozenset({"consent"}), consent=(("sms", False),))
 
@@ -73,6 +77,8 @@ BROKEN: list[tuple[str, list[Input], list[ContactAction]]] = [
     ("a promise open", [PROMISE], [action("push", "payment_reminder")]),
     ("a reminder not on the eve", [PROMISE], [action("push", "promise_reminder", day=2)]),
     ("a reminder without a promise", [], [action("push", "promise_reminder")]),
+    ("open across a cure", [replace(CURED, occurred_at=MONDAY + timedelta(hours=2))],
+     [action()]),
     ("conversation blackout", [call("reached", days_before=3)], [action()]),
     ("eight calls in seven days", [], [*(action(day=d, sequence=d) for d in range(7)),
                                        action(day=3, sequence=8)]),
@@ -104,6 +110,8 @@ LAWFUL: list[tuple[str, list[Input], list[ContactAction]]] = [
      [action("sms", "payment_reminder")]),
     ("a promise kept", [PROMISE, Payment("p1", "b1", "L1", 500, "USD", MONDAY)],
      [action("push", "payment_reminder", day=1)]),
+    ("a promise kept by a cure", [PROMISE, CURED], [action("push", "payment_reminder")]),
+    ("a call after a cure", [CURED], [action()]),
     ("the promise's reminder on its eve", [PROMISE], [action("push", "promise_reminder", day=1)]),
     ("a promise past its grace", [PROMISE], [action("push", "payment_reminder", day=5)]),
     ("the blackout over", [call("reached", days_before=7)], [action()]),

@@ -71,7 +71,8 @@ def run(
     restart_at: int | None = None,
     applied: list[Input] | None = None,
 ) -> BorrowerState:
-    """Play ``history``; the inputs the borrower took in (not refused) go to ``applied``."""
+    """Play ``history``; the inputs the borrower took in (not refused) go to ``applied``,
+    with the cures they brought (the checker's inputs)."""
     borrower = BorrowerState.new("b1")
     now = START
     for n, (minutes, (kind, value)) in enumerate(history):
@@ -82,13 +83,16 @@ def run(
         now += timedelta(minutes=minutes, seconds=1)
         if kind == "tick":
             now += timedelta(days=value)
-            borrower.advance_to(now, POLICY, CONTEXT)
+            changes = borrower.advance_to(now, POLICY, CONTEXT)
         else:
+            changes = []
             event = event_for(n, now, kind, value)
             with suppress(DomainError):  # refused whole: nothing changed
-                borrower.apply(event, POLICY, contact=CONTEXT)  # type: ignore[arg-type]
+                changes = borrower.apply(event, POLICY, contact=CONTEXT).changes  # type: ignore[arg-type]
                 if applied is not None and isinstance(event, Input):
                     applied.append(event)
+        if applied is not None:
+            applied += [change for change in changes if change.tier == 0]
         clock = borrower.timeline.clock
         if clock is not None:  # held or not, the tier is 0 exactly when nothing is past due
             assert (borrower.tier == 0) == (borrower.days_past_due(clock) == 0)

@@ -42,7 +42,10 @@ class Borrower:
     tier: int = 0
     changes: int = 0
     events: int = 0
-    inputs: list[BorrowerSignal | ContactOutcome | Payment] = field(default_factory=list)
+    inputs: list[BorrowerSignal | ContactOutcome | Payment | TierChange] = field(
+        default_factory=list
+    )
+    """What the book was told, for the checker: signals, outcomes, payments and cures."""
 
     def facts(self, instant: datetime) -> dict[str, str]:
         return {"amount_due": "5000", "currency": "USD", "days_past_due": "1"}
@@ -66,6 +69,7 @@ class Borrower:
             )  # fmt: skip
             self.tier += step
         self.book.on_tiers(changes, CONTEXT, self.out)
+        self.inputs += [change for change in changes if change.tier == 0]
         return self.until(instant)
 
     def signal(self, kind: SignalKind, instant: datetime, **fields: object) -> Borrower:
