@@ -8,8 +8,9 @@ import faust
 from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 
+from schemas.codec import InputKind
 from streams.app import Runtime
-from streams.processor import InputKind, InputRecord
+from streams.ports import InputRecord
 
 TICK_INTERVAL_S = 0.05
 """How often held merge records are reconsidered and (wall clock) due borrowers aged;

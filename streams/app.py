@@ -25,6 +25,7 @@ from domain.events import TierChange
 from domain.limits import BorrowerLimits
 from domain.policy import TierPolicy, load_policy
 from schemas.codec import (
+    InputKind,
     dead_letter_key,
     encode_dead_letter,
     encode_tier_change,
@@ -40,7 +41,8 @@ from streams.faust_app import build_app
 from streams.idempotence import produce_idempotently
 from streams.metrics import Metrics
 from streams.partitioning import KeyPartitioner
-from streams.processor import InputKind, InputRecord, TieringProcessor
+from streams.ports import InputRecord
+from streams.processor import TieringProcessor
 from streams.progress import ProgressWatch
 from streams.reroute import Watermark, encode_watermark, forward_headers
 from streams.risk_scoring import RiskScoring

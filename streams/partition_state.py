@@ -18,7 +18,7 @@ from streams.stored import PartitionMark
 
 if TYPE_CHECKING:
     from domain.events import InputEvent
-    from streams.processor import InputRecord
+    from streams.ports import InputRecord
 
 
 class Offsets(Protocol):

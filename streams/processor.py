@@ -8,6 +8,11 @@ found through each partition's :class:`~streams.schedule.AgingSchedule`, by the
 wall clock (:meth:`tick`) or by stream time, per the configured clock. Under a
 risk-adjusted policy each input is also scored as it is applied, through
 :class:`~streams.risk_scoring.RiskScoring` (one online model per partition).
+Records read off their key's partition are forwarded to it through the re-routing
+topic, and merged there, by :class:`~streams.rerouting.Rerouting` when re-routing is
+on; a partition newly assigned has its stored borrowers scheduled by
+:func:`~streams.recovery.recover_schedules`. Faust stays outside: the processor
+reaches the broker only through the ports of ``streams/ports.py``.
 
 Delivery is at least once, and :meth:`flush` keeps one ordering so that a
 crash can only ever cause re-sends, never losses:
@@ -31,14 +36,13 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 import structlog
 from prometheus_client import Counter
 
 from domain import reasons
 from domain.borrower import Assessor, BorrowerState
-from domain.contact.actions import AuditEntry, ContactAction
 from domain.contact.context import ContactContext
 from domain.contact.report import ContactReport
 from domain.errors import DomainError
@@ -51,25 +55,17 @@ from streams.cache import StateCache
 from streams.metrics import ContactCounts, Metrics
 from streams.partition_state import Offsets, PartitionState
 from streams.partitioning import KeyPartitioner
-from streams.reroute import (
-    DISCOVERY_S,
-    EXPIRY_S,
-    REROUTED,
-    Forwarder,
-    Headers,
-    Origin,
-    Watermark,
-    decode_rerouted,
-)
+from streams.ports import InputRecord, Outputs, StateTable
+from streams.recovery import recover_schedules
+from streams.reroute import DISCOVERY_S, EXPIRY_S, REROUTED, Forwarder, Headers, Origin
+from streams.rerouting import Rerouting
 from streams.risk_scoring import RiskScoring
 from streams.stored import (
     Borrower,
     PartitionMark,
     decode_borrower,
-    decode_partition_mark,
     encode_borrower,
     encode_partition_mark,
-    is_partition_mark,
 )
 
 log = structlog.get_logger(__name__)
@@ -82,57 +78,6 @@ AGING_BATCH = 2000
 mass boundary (a whole book crossing a threshold at one midnight) never holds the event
 loop for long. Aging changes are dated at their boundary, so deferring one changes no
 output."""
-
-
-@dataclass(slots=True)
-class InputRecord:
-    """One consumed record and how to acknowledge it once it is fully handled.
-
-    Not frozen: one is built per event, and a frozen dataclass's ``__init__``
-    costs about twice as much."""
-
-    kind: InputKind
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    ack: Callable[[], object]
-    origin: Origin | None = None
-    """Where a record forwarded through the re-routing topic was first read (None: read
-    on its own partition's input topic)."""
-
-
-class Outputs(Protocol):
-    """Where results go; each call starts the delivery at once, in call order, and
-    returns a future that resolves once the broker has it (awaited at flush)."""
-
-    def tier_change(self, change: TierChange) -> Awaitable[object]: ...
-
-    def dead_letter(self, record: InputRecord, error: Exception) -> Awaitable[object]: ...
-
-    def reroute(self, record: InputRecord, partition: int) -> Awaitable[object]:
-        """Forward ``record`` to ``partition`` of the re-routing topic (streams/reroute.py)."""
-        ...
-
-    def watermark(self, partition: int, watermark: Watermark) -> Awaitable[object]: ...
-
-    def contact_action(self, action: ContactAction) -> Awaitable[object]: ...
-
-    def contact_audit(self, entry: AuditEntry) -> Awaitable[object]: ...
-
-
-class StateTable(Protocol):
-    """Durable borrower state: a table whose changelog is partitioned like the inputs."""
-
-    def load(self, borrower_id: str) -> bytes | None: ...
-
-    async def save_many(self, states: list[tuple[str, bytes, int]]) -> None:
-        """Store ``(borrower, value, partition)`` locally and enqueue their changelog
-        records; the producer flush before each offset commit makes them durable."""
-        ...
-
-    def scan(self) -> Iterable[tuple[str, bytes]]: ...
 
 
 @dataclass
@@ -172,11 +117,20 @@ class TieringProcessor:
     def __post_init__(self) -> None:
         if (self.risk is None) != (self.policy.risk is None):
             raise ValueError("risk scoring is needed exactly when the policy has [risk] rules")
-        self._forwarder: Forwarder | None = None
+        self._rerouting: Rerouting | None = None
         if self.rerouted_topic is not None:
             if self.partitioner is None:
                 raise ValueError("re-routing needs a partitioner to tell where records belong")
-            self._forwarder = Forwarder(self.partitioner.partitions)
+            self._rerouting = Rerouting(
+                Forwarder(self.partitioner.partitions),
+                self.topics,
+                self.offsets,
+                self.outputs,
+                self.metrics,
+                self.monotonic,
+                expiry_s=self.origin_expiry_s,
+                discovery_s=self.origin_discovery_s,
+            )
         self._lanes: dict[str, str] = {topic: kind for kind, topic in self.topics.items()}
         """The merge lane of each topic read: its input kind, or ``REROUTED``."""
         if self.rerouted_topic is not None:
@@ -236,31 +190,27 @@ class TieringProcessor:
         if event_time > self.wall_clock() + self.max_event_skew_s:
             self._dead_letter(record, FutureEventTime(event, self.max_event_skew_s))
             return
-        forwarder = self._forwarder
-        if forwarder is not None and forwarder.forwarding and record.origin is None:
-            forwarder.read(Origin(record.kind, record.partition), event_time)
+        rerouting = self._rerouting
+        if rerouting is not None and record.origin is None:
+            rerouting.read(record, event_time)
         if (
             self.partitioner is not None
             and record.key is not None
             and (home := self.partitioner.partition_of(record.key)) != record.partition
         ):
-            if forwarder is not None and record.origin is None:
-                self._forward(forwarder, record, home, event_time)
+            if rerouting is not None and record.origin is None:
+                # Acknowledged once the forward is durable, as any output.
+                self._futures.extend(rerouting.forward(record, home, event_time, self._partitions))
+                self._acks.append((record.partition, record.ack))
             else:  # never forwarded twice: a loop if the partition counts disagreed
                 self._dead_letter(
                     record,
                     WrongPartition(record.key, record.partition, home, self.partitioner.partitions),
                 )
             return
-        source: Hashable = record.kind
-        if record.origin is not None:
-            source = record.origin
-            self._heard_from(part, record.origin)
-            # An origin is read in order: its record is a watermark too.
-            part.merger.advance(source, event_time=event_time)
-        if part.origins:  # "read to its end" said so far does not cover this record
-            part.origins.pushed()
-            part.merger.reconsider()
+        source: Hashable = record.kind if record.origin is None else record.origin
+        if rerouting is not None:
+            rerouting.arriving(part, record.origin, event_time)
         part.merger.push(source, event_time=event_time, item=(record, event), now=self.monotonic())
         self._release(record.partition, part)
 
@@ -275,71 +225,28 @@ class TieringProcessor:
         ack: Callable[[], object],
     ) -> None:
         """Take one record of the re-routing topic: a forwarded input or a watermark."""
-        assert self.rerouted_topic is not None and self._forwarder is not None, "re-routing is off"
+        rerouting, topic = self._rerouting, self.rerouted_topic
+        assert rerouting is not None and topic is not None, "re-routing is off"
         if partition in self._revoked:
             self.metrics.stale_inputs.inc()
             return
-        found: Origin | Watermark | BadReroute
-        try:
-            found = decode_rerouted(headers, value)
-            origin = found if isinstance(found, Origin) else found.origin
-            if origin.partition >= self._forwarder.partitions or origin.partition == partition:
-                raise BadReroute(f"origin partition {origin.partition} cannot forward here")
-        except BadReroute as error:
-            found = error
+        found = rerouting.decode(partition, headers, value)
         if isinstance(found, Origin):  # a forwarded input: offer() takes it from here
-            record = InputRecord(
-                found.kind, self.rerouted_topic, partition, offset, key, value, ack, found
-            )
-            self.offer(record)
+            self.offer(InputRecord(found.kind, topic, partition, offset, key, value, ack, found))
             return
         part = self._partition(partition)
-        self._delivered(self.rerouted_topic, partition, offset, part)
+        self._delivered(topic, partition, offset, part)
         if isinstance(found, BadReroute):
-            bad = InputRecord("payments", self.rerouted_topic, partition, offset, key, value, ack)
+            bad = InputRecord("payments", topic, partition, offset, key, value, ack)
             self._dead_letter(bad, found)
             return
-        self._heard_from(part, found.origin, found.caught_up)
-        if found.caught_up:
-            part.merger.reconsider()
-        part.merger.advance(found.origin, event_time=found.event_time)
+        rerouting.advance(part, found)
         self._acks.append((partition, ack))
         self._release(partition, part)
 
-    def _forward(
-        self, forwarder: Forwarder, record: InputRecord, home: int, event_time: float
-    ) -> None:
-        """Send ``record`` to its key's partition; acknowledged once the forward is durable."""
-        origin = Origin(record.kind, record.partition)
-        if not forwarder.speaks_for(origin):
-            self._announce(forwarder, self._partitions)
-        forwarder.forwarded(origin, event_time, self.monotonic())
-        self._futures.append(self.outputs.reroute(record, home))
-        self._acks.append((record.partition, record.ack))
-        self.metrics.rerouted.inc()
-
-    def _announce(self, forwarder: Forwarder, partitions: Iterable[int]) -> None:
-        origins = [Origin(kind, p) for p in sorted(partitions) for kind in self.topics]
-        for destination, watermark in forwarder.announce(origins, self.monotonic()):
-            self._futures.append(self.outputs.watermark(destination, watermark))
-
-    def _heard_from(
-        self, part: PartitionState, origin: Origin, caught_up: bool | None = None
-    ) -> None:
-        if part.origins.heard(origin, self.monotonic(), caught_up):
-            part.merger.add_source(origin)
-            log.info(
-                "merging inputs re-routed from another partition",
-                origin=f"{origin.kind}/{origin.partition}",
-                partition=part.partition,
-            )
-
     def _delivered(self, topic: str, partition: int, offset: int, part: PartitionState) -> None:
-        if part.discovering:
-            # The grace runs from the first record, not the assignment: a worker
-            # starts fetching seconds after it is assigned, and so do the others.
-            part.discovering = False
-            part.merger.hold(until=self.monotonic() + self.origin_discovery_s)
+        if part.discovering and self._rerouting is not None:
+            self._rerouting.start_grace(part)
         lane = self._lanes[topic]
         previous = part.last_offsets.get(lane)
         if previous is not None and offset <= previous:
@@ -371,9 +278,10 @@ class TieringProcessor:
     def tick(self) -> None:
         """Release merge buffers whose wait has run out; with the wall clock, age borrowers;
         refresh the gauges."""
+        rerouting = self._rerouting
         for partition, part in list(self._partitions.items()):
-            if part.origins:
-                self._expire_origins(part)
+            if part.origins and rerouting is not None:
+                rerouting.expire_origins(part)
             self._release(partition, part)
             if self.clock == "wall":
                 now = self.wall_clock()
@@ -387,21 +295,6 @@ class TieringProcessor:
         self.metrics.scheduled_borrowers.set(
             sum(len(p.schedule) for p in self._partitions.values())
         )
-
-    def _expire_origins(self, part: PartitionState) -> None:
-        """Stop waiting for origins silent for ``origin_expiry_s`` (streams/reroute.py)."""
-        for origin in part.origins.silent(self.monotonic(), self.origin_expiry_s):
-            if part.merger.holds(origin):
-                continue  # its records go as they come to the head, as any others
-            part.merger.remove_source(origin)
-            part.origins.forget(origin)
-            self.metrics.origins_expired.inc()
-            log.warning(
-                "no longer waiting for a silent origin of re-routed inputs",
-                origin=f"{origin.kind}/{origin.partition}",
-                partition=part.partition,
-                silent_s=self.origin_expiry_s,
-            )
 
     @property
     def read_topics(self) -> list[str]:
@@ -442,38 +335,19 @@ class TieringProcessor:
         if not fresh:
             return
         schedules = {p: self._partition(p).schedule for p in fresh}
-        marks: list[PartitionMark] = []
-        unreadable = 0
-        for borrower_id, value in self.table.scan():
-            try:
-                if is_partition_mark(borrower_id):
-                    mark = decode_partition_mark(borrower_id, value)
-                    if mark.partition in schedules:
-                        marks.append(mark)
-                    continue
-                stored, partition = decode_borrower(value)
-                if partition not in schedules:
-                    continue
-                cached = self.cache.get(borrower_id)  # newer than the table, if present
-                current = stored if cached is None else cached
-                boundary = current.state.next_boundary(self.policy, self.contact)
-            except Exception as error:  # one bad state must not keep a partition unaged
-                unreadable += 1
-                self.metrics.internal_errors.labels("recovery").inc()
-                log.error(
-                    "stored borrower state unreadable; borrower left unscheduled",
-                    borrower_id=borrower_id[:128],
-                    error_type=type(error).__name__,
-                    error=str(error)[:500],
-                )
-                continue
-            schedules[partition].set(borrower_id, _posix(boundary))
-            if self.risk is not None and current.risk is not None:
-                self.risk.track(partition, borrower_id, current.risk)
-        for mark in marks:
+        found = recover_schedules(
+            self.table.scan(),
+            schedules,
+            newest=self.cache.get,  # newer than the table, if present
+            policy=self.policy,
+            contact=self.contact,
+            risk=self.risk,
+            metrics=self.metrics,
+        )
+        for mark in found.marks:
             self._resume(self._partitions[mark.partition], mark)
-        if self.rerouted_topic is not None:
-            self._discover_origins(fresh)
+        if self._rerouting is not None:
+            self._futures.extend(self._rerouting.discover([self._partitions[p] for p in fresh]))
         if self.risk is not None:
             for partition in fresh:
                 self.risk.activate(partition)
@@ -482,24 +356,14 @@ class TieringProcessor:
             "partitions assigned",
             partitions=sorted(fresh),
             scheduled_borrowers=sum(len(s) for s in schedules.values()),
-            unreadable_states=unreadable,
-            stream_times={m.partition: _iso(m.stream_time) for m in marks},
+            unreadable_states=found.unreadable,
+            stream_times={m.partition: _iso(m.stream_time) for m in found.marks},
         )
-
-    def _discover_origins(self, partitions: set[int]) -> None:
-        """New partitions wait for origins to make themselves known from their first record
-        on, and, if this worker forwards already, are announced as origins of their own
-        (streams/reroute.py)."""
-        if self._forwarder is not None and self._forwarder.forwarding:
-            self._announce(self._forwarder, partitions)
-        for partition in partitions:
-            self._partitions[partition].discovering = True  # see _delivered
 
     def _resume(self, part: PartitionState, mark: PartitionMark) -> None:
         part.merger.stream_time = max(part.merger.stream_time, mark.stream_time)
-        if self.rerouted_topic is not None:
-            for origin in mark.rerouted_from:  # waited for until it speaks, or expires
-                self._heard_from(part, origin)
+        if self._rerouting is not None:
+            self._rerouting.resume(part, mark.rerouted_from)
         part.marked = mark
 
     def revoke(self, partitions: Iterable[int]) -> None:
@@ -529,8 +393,8 @@ class TieringProcessor:
         }
         if self.risk is not None:
             self.risk.revoke(gone)
-        if self._forwarder is not None:
-            self._forwarder.revoke(gone)
+        if self._rerouting is not None:
+            self._rerouting.revoke(gone)
         if gone:
             log.info("partitions released", partitions=sorted(gone))
 
@@ -540,7 +404,7 @@ class TieringProcessor:
         """Confirm outputs, then write state, then acknowledge inputs (see module doc)."""
         async with self._flush_lock:
             self._last_flush = self.monotonic()
-            forwarding = self._forwarder is not None and self._forwarder.forwarding
+            forwarding = self._rerouting is not None and self._rerouting.forwarding
             if (
                 not self._acks
                 and not self._futures
@@ -586,8 +450,8 @@ class TieringProcessor:
         forwards precede them on the same producer and partition."""
         if futures:
             await asyncio.gather(*futures)
-        for destination, watermark in self._due_watermarks():
-            self._futures.append(self.outputs.watermark(destination, watermark))
+        if self._rerouting is not None:
+            self._futures.extend(self._rerouting.watermarks(self._partitions))
         owned = [snapshot for snapshot in snapshots if snapshot[2] in self._partitions]
         marked = [mark for mark in marks if mark.partition in self._partitions]
         # Each partition's mark after its states: see streams/stored.py.
@@ -603,19 +467,6 @@ class TieringProcessor:
         self.cache.saved([borrower_id for borrower_id, _, _ in snapshots])
         self._writing = {}
         self.metrics.flushed_states.inc(len(owned))
-
-    def _due_watermarks(self) -> list[tuple[int, Watermark]]:
-        forwarder = self._forwarder
-        if forwarder is None or not forwarder.forwarding:
-            return []
-        return forwarder.due(self._origin_read_to_end, self.monotonic())
-
-    def _origin_read_to_end(self, origin: Origin) -> bool:
-        part = self._partitions.get(origin.partition)
-        if part is None:
-            return False
-        last = part.last_offsets.get(origin.kind)
-        return self.offsets.lag(self.topics[origin.kind], origin.partition, last) == 0
 
     def _due_marks(self) -> list[PartitionMark]:
         """Marks to write: per partition whose stream time (event clock) or re-routing

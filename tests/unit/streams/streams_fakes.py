@@ -27,9 +27,10 @@ from domain.contact.actions import AuditEntry, ContactAction
 from domain.contact.events import BorrowerSignal, ContactInput, ContactOutcome
 from domain.events import InputEvent, MissedPayment, Payment, TierChange
 from domain.policy import load_policy
-from schemas.codec import encode_missed_payment, encode_payment
+from schemas.codec import InputKind, encode_missed_payment, encode_payment
 from schemas.contact_inputs import encode_borrower_signal, encode_contact_outcome
-from streams.processor import InputKind, InputRecord, TieringProcessor
+from streams.ports import InputRecord
+from streams.processor import TieringProcessor
 from streams.reroute import Watermark, encode_watermark, forward_headers
 from streams.stored import Borrower, decode_borrower, is_partition_mark
 from tests import builders

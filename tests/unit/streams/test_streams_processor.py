@@ -26,7 +26,8 @@ from structlog.testing import capture_logs
 from domain import reasons
 from domain.events import TierChange
 from domain.timeline import change_id
-from streams.processor import STALL_WARNING_S, InputRecord, TieringProcessor
+from streams.ports import InputRecord
+from streams.processor import STALL_WARNING_S, TieringProcessor
 from tests.builders import instant, paid
 
 PAYMENTS, MISSED = TOPICS["payments"], TOPICS["missed-payments"]

@@ -22,8 +22,10 @@ import pytest
 from streams_fakes import TOPICS, Rig, kind_of
 
 from domain.events import InputEvent, TierChange
+from schemas.codec import InputKind
 from simulator import PortfolioConfig, simulate
-from streams.processor import InputKind, InputRecord, TieringProcessor
+from streams.ports import InputRecord
+from streams.processor import TieringProcessor
 
 PARTITIONS = 4
 FLUSH_EVERY = 97  # records; deliberately not a divisor of anything in particular

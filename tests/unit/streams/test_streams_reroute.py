@@ -29,7 +29,8 @@ from schemas.codec import INPUT_KINDS, InputKind
 from schemas.errors import BadReroute
 from simulator import PortfolioConfig, simulate
 from streams.partitioning import KeyPartitioner
-from streams.processor import InputRecord, TieringProcessor
+from streams.ports import InputRecord
+from streams.processor import TieringProcessor
 from streams.reroute import (
     DISCOVERY_S,
     EXPIRY_S,
