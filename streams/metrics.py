@@ -191,7 +191,8 @@ class Metrics:
             "arrears_internal_errors_total",
             "Unexpected exceptions caught per stage (apply: the input was dead-lettered as "
             "internal_error; aging: the borrower waits for its next input; recovery: a stored "
-            "state could not be read). Any is a bug to report",
+            "state could not be read; labels: a borrower's risk labels could not be expired, they "
+            "wait for its next input). Any is a bug to report",
             ["stage"],
             registry=r,
         )

@@ -491,7 +491,7 @@ class TieringProcessor:
                     "stream_time": _iso(part.merger.stream_time),
                     "scheduled_borrowers": len(part.schedule),
                     "next_aging_at": _iso(part.schedule.next_instant()),
-                    "last_offsets": part.last_offsets,
+                    "last_offsets": dict(part.last_offsets),
                     "rerouted_from": [f"{o.kind}/{o.partition}" for o in part.origins.known()],
                     "risk_model": None if self.risk is None else self.risk.status(p),
                 }
@@ -611,9 +611,21 @@ class TieringProcessor:
             return
         now = datetime.fromtimestamp(now_posix, UTC)
         for borrower_id in due:
-            borrower = self._borrower(borrower_id)
-            assert borrower.risk is not None, "only borrowers with labels have deadlines"
-            self.risk.expire(partition, borrower.risk, now)
+            try:
+                borrower = self._borrower(borrower_id)
+                assert borrower.risk is not None, "only borrowers with labels have deadlines"
+                self.risk.expire(partition, borrower.risk, now)
+            except Exception as error:  # a bug: this borrower's labels wait, the rest go on
+                self.metrics.internal_errors.labels("labels").inc()
+                log.error(
+                    "expiring a borrower's risk labels failed; they wait for its next input",
+                    borrower_id=borrower_id,
+                    partition=partition,
+                    error_type=type(error).__name__,
+                    error=str(error)[:500],
+                    exc_info=True,
+                )
+                continue
             self.risk.track(partition, borrower_id, borrower.risk)
             self.cache.put(borrower_id, borrower, partition=partition)
 

@@ -75,6 +75,24 @@ class TestScoringInTheStream:
         )
         assert scored == 1
 
+    async def test_a_borrower_whose_labels_cannot_be_expired_stops_no_other_input(
+        self,
+    ) -> None:
+        rig = Rig(auto_confirm=True)
+        p = scoring_processor(rig, FakeModelTable(rig.journal))
+        p.offer(rig.feed.event(late_by_a_day("m1", "2024-01-01", "b1")))
+        p.offer(rig.feed.event(late_by_a_day("m2", "2024-01-01", "b2")))
+        await p.flush()
+        p.cache.discard("b1")
+        rig.table.data["b1"] = b"{not a state"  # as if the stored state had been damaged
+        p.offer(rig.feed.event(late_by_a_day("m3", "2024-02-10", "b3")))  # past both horizons
+        assert model_status(p)["labels_learned"] == 1, "b2's label is learned all the same"
+        assert "b3" in {c.borrower_id for c in rig.outputs.tier_changes}, "and b3 applied"
+        failed = p.metrics.registry.get_sample_value(
+            "arrears_internal_errors_total", {"stage": "labels"}
+        )
+        assert failed == 1
+
     async def test_the_labels_learned_gauge_shows_each_partitions_count_after_a_flush(
         self,
     ) -> None:
