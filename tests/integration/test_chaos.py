@@ -63,8 +63,8 @@ CHAOS_MIN_ROUNDS = 20
 CHAOS_MAX_ROUNDS = 40
 CHAOS_BUDGET_S = 180.0
 """No round starts after this (once the minimum is played)."""
-LIVE_RATE = 150.0
-"""Inputs per second: the portfolio's ~27,300 inputs take about 180 s, most of the rounds
+LIVE_RATE = 100.0
+"""Inputs per second: the portfolio's ~17,000 inputs take about 170 s, most of the rounds
 (the suite's 30-minute budget bounds it)."""
 
 

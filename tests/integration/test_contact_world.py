@@ -37,9 +37,9 @@ PORTFOLIO = PortfolioConfig(
     borrowers=2000, months=5, start=date(2025, 1, 1), seed=41, currency="USD"
 )
 LIVE_FROM = datetime(2025, 3, 20, tzinfo=UTC)
-LIVE_UNTIL = datetime(2025, 5, 10, tzinfo=UTC)
+LIVE_UNTIL = datetime(2025, 4, 30, tzinfo=UTC)
 DAY_S = 2.5
-"""Wall seconds per simulated day in the live part: 51 days in about 130 s. The worker's
+"""Wall seconds per simulated day in the live part: 41 days in about 105 s. The worker's
 lag (a merge wait, a flush) is then well under an hour of simulated time, against
 windows of most of a day."""
 SETTINGS = {
