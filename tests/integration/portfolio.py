@@ -163,12 +163,14 @@ def differences(output: Output, reference: Output) -> str:
         f"{len(output)} records, reference {len(reference)}: {len(missing)} missing, "
         f"{len(extra)} extra, {len(changed)} different"
     ]
-    for name, ids, source in (
-        ("missing", missing, reference),
-        ("extra", extra, output),
-        ("different", changed, output),
-    ):
+    for name, ids, source in (("missing", missing, reference), ("extra", extra, output)):
         lines += [f"  {name}: {event_id} {source[event_id][0]!r}" for event_id in ids[:5]]
+    for event_id in changed[:5]:  # both sides: which field differs is the clue
+        lines += [
+            f"  different: {event_id}",
+            f"    this run:  {output[event_id][0]!r}",
+            f"    reference: {reference[event_id][0]!r}",
+        ]
     return "\n".join(lines)
 
 
