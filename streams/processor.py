@@ -588,14 +588,12 @@ class TieringProcessor:
                 boundary = _posix(borrower.state.next_boundary(self.policy, self.contact))
             except Exception as error:  # left unscheduled until its next input
                 self._restore(borrower_id)
-                self.metrics.internal_errors.labels("aging").inc()
-                log.error(
+                self._failed(
+                    "aging",
                     "aging a borrower failed; it is unscheduled until its next input",
-                    borrower_id=borrower_id,
-                    partition=partition,
-                    error_type=type(error).__name__,
-                    error=str(error)[:500],
-                    exc_info=True,
+                    borrower_id,
+                    partition,
+                    error,
                 )
                 continue
             self._publish(changes)
@@ -616,18 +614,30 @@ class TieringProcessor:
                 assert borrower.risk is not None, "only borrowers with labels have deadlines"
                 self.risk.expire(partition, borrower.risk, now)
             except Exception as error:  # a bug: this borrower's labels wait, the rest go on
-                self.metrics.internal_errors.labels("labels").inc()
-                log.error(
+                self._failed(
+                    "labels",
                     "expiring a borrower's risk labels failed; they wait for its next input",
-                    borrower_id=borrower_id,
-                    partition=partition,
-                    error_type=type(error).__name__,
-                    error=str(error)[:500],
-                    exc_info=True,
+                    borrower_id,
+                    partition,
+                    error,
                 )
                 continue
             self.risk.track(partition, borrower_id, borrower.risk)
             self.cache.put(borrower_id, borrower, partition=partition)
+
+    def _failed(
+        self, stage: str, message: str, borrower_id: str, partition: int, error: Exception
+    ) -> None:
+        """Count and log a bug met while working on one borrower by time alone."""
+        self.metrics.internal_errors.labels(stage).inc()
+        log.error(
+            message,
+            borrower_id=borrower_id,
+            partition=partition,
+            error_type=type(error).__name__,
+            error=str(error)[:500],
+            exc_info=True,
+        )
 
     def _assessor(self, borrower: Borrower, partition: int) -> Assessor | None:
         if self.risk is None:
