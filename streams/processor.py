@@ -60,6 +60,7 @@ from streams.recovery import recover_schedules
 from streams.reroute import DISCOVERY_S, EXPIRY_S, REROUTED, Forwarder, Headers, Origin
 from streams.rerouting import Rerouting
 from streams.risk_scoring import RiskScoring
+from streams.schedule import posix
 from streams.stored import (
     Borrower,
     PartitionMark,
@@ -552,7 +553,7 @@ class TieringProcessor:
             state = borrower.state
             assess = self._assessor(borrower, record.partition)
             applied = state.apply(event, self.policy, assess, self.limits, self.contact)
-            boundary = _posix(state.next_boundary(self.policy, self.contact))
+            boundary = posix(state.next_boundary(self.policy, self.contact))
             # Here, not after: an output that cannot be encoded is this input's internal
             # error (dead-lettered, the borrower put back), never a worker crash loop.
             self._publish_contacts(state, applied.changes)
@@ -585,7 +586,7 @@ class TieringProcessor:
             try:
                 borrower = self._borrower(borrower_id)
                 changes = borrower.state.advance_to(now, self.policy, self.contact)
-                boundary = _posix(borrower.state.next_boundary(self.policy, self.contact))
+                boundary = posix(borrower.state.next_boundary(self.policy, self.contact))
             except Exception as error:  # left unscheduled until its next input
                 self._restore(borrower_id)
                 self._failed(
@@ -740,10 +741,6 @@ class TieringProcessor:
         self.metrics.dead_letters.labels(code).inc()
         self._futures.append(self.outputs.dead_letter(record, error))
         self._acks.append((record.partition, record.ack))
-
-
-def _posix(instant: datetime | None) -> float | None:
-    return None if instant is None else instant.timestamp()
 
 
 def _iso(posix: float | None) -> str | None:

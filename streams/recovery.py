@@ -18,7 +18,7 @@ from domain.contact.context import ContactContext
 from domain.policy import TierPolicy
 from streams.metrics import Metrics
 from streams.risk_scoring import RiskScoring
-from streams.schedule import AgingSchedule
+from streams.schedule import AgingSchedule, posix
 from streams.stored import (
     Borrower,
     PartitionMark,
@@ -78,7 +78,7 @@ def recover_schedules(
                 error=str(error)[:500],
             )
             continue
-        schedules[partition].set(borrower_id, None if boundary is None else boundary.timestamp())
+        schedules[partition].set(borrower_id, posix(boundary))
         if risk is not None and current.risk is not None:
             risk.track(partition, borrower_id, current.risk)
     return Recovered(marks, unreadable)

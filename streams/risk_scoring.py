@@ -34,7 +34,7 @@ from domain.risk import RiskAssessment, RiskRules
 from scoring.partition import Outcome, PartitionScorer
 from scoring.tracker import BorrowerRisk
 from streams.metrics import Metrics
-from streams.schedule import AgingSchedule
+from streams.schedule import AgingSchedule, posix
 
 log = structlog.get_logger(__name__)
 
@@ -91,9 +91,7 @@ class RiskScoring:
     def track(self, partition: int, borrower_id: str, risk: BorrowerRisk) -> None:
         """(Re)schedule the borrower's earliest label deadline after its risk changed."""
         deadline = risk.next_deadline()
-        self._schedule(partition).set(
-            borrower_id, None if deadline is None else deadline.timestamp()
-        )
+        self._schedule(partition).set(borrower_id, posix(deadline))
 
     def due(self, partition: int, now_posix: float) -> list[str]:
         """Borrowers of ``partition`` with a label deadline at or before ``now_posix``."""

@@ -12,6 +12,12 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
+from datetime import datetime
+
+
+def posix(instant: datetime | None) -> float | None:
+    """``instant`` (aware) in POSIX seconds, as schedules keep them; None stays None."""
+    return None if instant is None else instant.timestamp()
 
 
 @dataclass(slots=True)
